@@ -1,0 +1,1 @@
+"""mrf-platform: the Dagster code location for TiC machine-readable files."""

@@ -1,0 +1,1 @@
+"""Asset factories: each takes the month x payer partitions built from the payer registry."""

@@ -1,0 +1,88 @@
+"""The `mrf` command: run the pipeline through Dagster, summarize the lake, ingest one file."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import sys
+import uuid
+
+from mrf_assets.partitions import month_payer_key
+from mrf_assets.tic.http import HttpClient
+from mrf_assets.tic.ingest import PartitionIngest
+from mrf_assets.tic.lake import Lake
+
+SUMMARY_TABLES = ("payer_toc", "mrf_file_list", "rates", "organizations", "providers", "rejects")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="mrf", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("materialize", help="materialize every asset and check for a month through Dagster")
+    run.add_argument("--month", default=dt.date.today().strftime("%Y-%m"), help="YYYY-MM (default: this month)")
+    run.add_argument("--payer", action="append", help="payer slug (repeatable; default: every enabled payer)")
+    one = sub.add_parser("ingest-file", help="parse one in-network file into the lake tables, outside Dagster")
+    one.add_argument("url", help="https://, http://, file:// URL or a path (gzip/zip/plain JSON)")
+    one.add_argument("--out", required=True, help="lake root to write to (folder or s3://...)")
+    one.add_argument("--payer", default="adhoc")
+    one.add_argument("--month", default=dt.date.today().strftime("%Y-%m"))
+    args = parser.parse_args(argv)
+    if args.command == "materialize":
+        return materialize(args.month, args.payer)
+    return ingest_file(args.url, args.out, args.payer, args.month)
+
+
+def materialize(month: str, slugs: list[str] | None) -> int:
+    import dagster as dg  # imported here: `mrf ingest-file` should not pay for loading Dagster
+
+    from mrf_assets.definitions import INGEST_JOB, defs
+    from payer_handlers import load_registry
+
+    payers = load_registry(defs.resources["registry"].path)
+    slugs = slugs or [slug for slug, payer in payers.items() if payer.enabled]
+    job = defs.resolve_job_def(INGEST_JOB)
+    instance = dg.DagsterInstance.get()
+    lake = Lake(defs.resources["lake"].url)
+    rows, ok = [], True
+    for slug in slugs:
+        print(f"materializing {month} x {slug} ...", flush=True)
+        result = job.execute_in_process(partition_key=month_payer_key(month, slug), instance=instance,
+                                        raise_on_error=False, tags={"payer": slug})
+        checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+        ok &= result.success
+        rows.append((slug, result.success, checks, result.run_id))
+    print_summary(lake, month, rows)
+    return 0 if ok else 1
+
+
+def print_summary(lake: Lake, month: str, runs: list[tuple]) -> None:
+    print(f"\nmonth {month}   lake: {lake.url if not lake.local else lake.base}")
+    header = f"{'payer':<12}" + "".join(f"{t:>15}" for t in SUMMARY_TABLES) + "   checks"
+    print(header)
+    for slug, success, checks, run_id in runs:
+        counts = []
+        for table in SUMMARY_TABLES:
+            manifest = lake.manifest(table, month, slug)
+            counts.append("-" if manifest is None else f"{manifest['rows']:,}")
+        verdict = " ".join(f"{name}={'pass' if passed else 'FAIL'}" for name, passed in checks.items())
+        print(f"{slug:<12}" + "".join(f"{c:>15}" for c in counts) +
+              f"   {verdict or 'not evaluated'}  run {run_id[:8]} {'ok' if success else 'FAILED'}")
+    print(f"\nfiles: {lake.base}/<table>/month={month}/payer=<slug>/ (read through _manifest.json)")
+
+
+def ingest_file(url: str, out: str, payer: str, month: str) -> int:
+    offline = os.environ.get("MRF_OFFLINE", "") not in ("", "0", "false")
+    lake = Lake(out)
+    ingest = PartitionIngest(lake, payer, month, uuid.uuid4().hex, HttpClient(offline=offline))
+    stat = ingest.ingest(url)
+    ingest.commit()
+    for key in ("status", "error", "container", "bytes", "json_bytes", "items", "prices", "rows",
+                "rows_rejected", "provider_groups", "seconds", "mb_per_s"):
+        print(f"{key:>16}: {stat.get(key)}")
+    print(f"{'written to':>16}: {lake.partition_dir('rates', month, payer)}")
+    return 0 if stat["status"] == "ok" else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,54 @@
+"""The Dagster code location. Everything is chosen by environment, never by code edits:
+
+- MRF_PAYERS_FILE: the payer registry (default payer_handlers/payers.yaml)
+- MRF_LAKE_URL:    the lake root, a folder or s3://bucket/prefix (default ./data)
+- MRF_OFFLINE=1:   refuse every non-loopback HTTP request (demo and tests)
+"""
+
+from __future__ import annotations
+
+import os
+
+import dagster as dg
+
+from mrf_assets.assets.file_list import build_mrf_file_list
+from mrf_assets.assets.rates import build_rates
+from mrf_assets.assets.toc import build_payer_toc
+from mrf_assets.io_managers import LakeParquetIOManager
+from mrf_assets.partitions import month_payer_partitions
+from mrf_assets.resources import HttpResource, LakeResource, PayerRegistryResource
+from mrf_assets.tic.quality import RULES
+from payer_handlers import RegistryError, load_registry, registry_path
+
+INGEST_JOB = "mrf_ingest"
+
+
+def build_defs(payers_file: str | None = None, lake_url: str | None = None,
+               offline: bool | None = None) -> dg.Definitions:
+    payers_file = str(payers_file or registry_path())
+    lake_url = lake_url or os.environ.get("MRF_LAKE_URL") or "./data"
+    if offline is None:
+        offline = os.environ.get("MRF_OFFLINE", "") not in ("", "0", "false")
+    payers = load_registry(payers_file)
+    for payer in payers.values():
+        unknown = set(payer.thresholds.waived_rules) - set(RULES)
+        if unknown:
+            raise RegistryError(f"{payers_file}: payer '{payer.slug}': key 'thresholds.waived_rules': "
+                                f"unknown rule(s) {sorted(unknown)}; known: {list(RULES)}")
+    partitions = month_payer_partitions(list(payers))
+    assets = [build_payer_toc(partitions), build_mrf_file_list(partitions), build_rates(partitions)]
+    ingest_job = dg.define_asset_job(INGEST_JOB, selection=dg.AssetSelection.all(),
+                                     tags={"dagster/max_retries": 0})
+    return dg.Definitions(
+        assets=assets,
+        jobs=[ingest_job],
+        resources={
+            "lake": LakeResource(url=lake_url),
+            "lake_io_manager": LakeParquetIOManager(lake_url=lake_url),
+            "registry": PayerRegistryResource(path=payers_file),
+            "http": HttpResource(offline=offline),
+        },
+    )
+
+
+defs = build_defs()

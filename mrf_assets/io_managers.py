@@ -1,0 +1,29 @@
+"""Parquet IO manager for the small month x payer tables (ToC, file list), published like the rest
+of the lake: <root>/<asset>/month=YYYY-MM/payer=<slug>/ with a manifest."""
+
+import dagster as dg
+import polars as pl
+
+from mrf_assets.partitions import lake_month, split_key
+from mrf_assets.tic.lake import Lake
+
+
+class LakeParquetIOManager(dg.ConfigurableIOManager):
+    lake_url: str = "./data"
+
+    def handle_output(self, context: dg.OutputContext, obj: pl.DataFrame) -> None:
+        month, payer = split_key(context.partition_key)
+        table = context.asset_key.path[-1]
+        writer = Lake(self.lake_url).writer(table, lake_month(month), payer, context.run_id)
+        writer.write_table(obj.to_arrow(), keep_empty=True)
+        manifest = writer.commit()
+        context.add_output_metadata({
+            "rows": obj.height,
+            "path": dg.MetadataValue.path(writer.lake.uri(writer.dir)),
+            "parts": len(manifest["parts"]),
+        })
+
+    def load_input(self, context: dg.InputContext) -> pl.DataFrame:
+        month, payer = split_key(context.asset_partition_key)
+        table = context.upstream_output.asset_key.path[-1]
+        return pl.from_arrow(Lake(self.lake_url).read(table, lake_month(month), payer))

@@ -1,0 +1,1 @@
+"""Dagster-free core: fetch, ToC parsing, in-network streaming, normalization, quality rules, ids."""

@@ -1,0 +1,159 @@
+"""Ingest the in-network files of one month x payer partition into the lake.
+
+One `PartitionIngest` per partition: each file is fetched, streamed and normalized into parts of
+`rates`, `providers`, `organizations` and `rejects`; a file that fails (truncated gzip, HTML body,
+invalid JSON, zip bomb, ...) has its parts discarded, is recorded as failed in `file_stats` and
+`rejects`, and never stops the other files. `commit()` publishes every table of the partition.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import ijson
+import pyarrow as pa
+
+from mrf_assets.tic.http import HttpClient
+from mrf_assets.tic.ids import file_id as make_file_id
+from mrf_assets.tic.ids import redact_url
+from mrf_assets.tic.in_network import iter_items, iter_references, scan_preamble
+from mrf_assets.tic.lake import Lake, PartitionWriter
+from mrf_assets.tic.normalize import BATCH_ROWS, FileContext, Normalizer, record_json, text
+from mrf_assets.tic.sources import SourceError, fetch, open_json
+from mrf_assets.tic.tables import FILE_STATS, TABLES
+
+# Everything a broken payer file can raise while it streams; anything else is a bug and propagates.
+FILE_ERRORS = (SourceError, ijson.JSONError, ijson.IncompleteJSONError, UnicodeDecodeError, OSError, EOFError)
+STAT_COUNTS = ("items", "items_rejected", "prices", "expected_rows", "rows", "rows_rejected",
+               "rows_filtered", "provider_groups", "remote_references", "remote_references_failed")
+
+
+class PartitionIngest:
+    def __init__(self, lake: Lake, payer: str, month: str, run_id: str, http: HttpClient,
+                 resolve: Callable[[str], str] = lambda url: url, log=logging.getLogger(__name__)):
+        self.payer, self.month, self.http, self.resolve, self.log = payer, month, http, resolve, log
+        self.writers: dict[str, PartitionWriter] = {
+            name: lake.writer(name, month, payer, run_id, schema) for name, schema in TABLES.items()
+        }
+        self.stats: list[dict] = []
+        self.seen_groups: set[str] = set()
+        self.seen_orgs: set[str] = set()
+        self._remote: dict[str, list[dict] | Exception] = {}
+        self._tmp = tempfile.TemporaryDirectory(prefix="mrf-ingest-")
+        self.workdir = Path(self._tmp.name)
+
+    def ingest(self, url: str) -> dict:
+        """Ingest one file; returns its file_stats row (status 'ok' or 'failed')."""
+        url = self.resolve(url)
+        fid = make_file_id(url)
+        started = time.perf_counter()
+        stat = {"payer": self.payer, "month": self.month, "file_id": fid, "url": redact_url(url),
+                "status": "ok", "error": None}
+        normalizer = None
+        path = None
+        try:
+            path = fetch(url, self.http, self.workdir)
+            stat["bytes"] = path.stat().st_size
+            normalizer = self._stream(url, fid, path, stat)
+        except FILE_ERRORS as exc:
+            stat.update(status="failed", error=_describe(exc))
+            for writer in self.writers.values():
+                writer.discard(fid)
+            self.writers["rejects"].write_table(pa.Table.from_pylist([{
+                "payer": self.payer, "month": self.month, "file_id": fid, "position": "file",
+                "level": "file", "reason": stat["error"], "rows": 0, "record": record_json({"url": stat["url"]}),
+            }], schema=TABLES["rejects"]), key=fid, source=stat["url"])
+            self.log.error(f"file failed: {stat['url']}: {stat['error']}")
+        finally:
+            if path is not None and path.parent == self.workdir:
+                path.unlink(missing_ok=True)
+        if normalizer is not None:
+            self.seen_groups |= normalizer.new_groups
+            self.seen_orgs |= normalizer.new_orgs
+        seconds = time.perf_counter() - started
+        stat["seconds"] = round(seconds, 3)
+        stat["mb_per_s"] = round((stat.get("json_bytes") or 0) / 1e6 / seconds, 2) if seconds else None
+        self.stats.append(stat)
+        if stat["status"] == "ok":
+            self.log.info(f"file ok: {stat['url']}: {stat['items']:,} items, {stat['rows']:,} rows, "
+                     f"{stat['rows_rejected']:,} rejected, {stat['mb_per_s']} MB/s")
+        return stat
+
+    def _stream(self, url: str, fid: str, path: Path, stat: dict) -> Normalizer:
+        holder: list[Normalizer] = []
+        with open_json(path) as stream:
+            stat["container"] = stream.container
+            pending: list[dict] = []
+            preamble = scan_preamble(stream, pending.append)
+        header = preamble.header
+        ctx = FileContext(self.payer, self.month, fid, text(header.get("version")),
+                          text(header.get("last_updated_on")))
+        normalizer = Normalizer(ctx, self._fetch_remote, self.seen_groups, self.seen_orgs)
+        holder.append(normalizer)
+        stat.update(schema_version=ctx.schema_version, last_updated_on=ctx.last_updated_on)
+        for ref in pending:
+            normalizer.add_reference(ref)
+        if not preamble.references_read:
+            with open_json(path) as stream:
+                for ref in iter_references(stream):
+                    normalizer.add_reference(ref)
+        parts = {name: self.writers[name].open_part(fid, source=stat["url"])
+                 for name in ("rates", "providers", "organizations", "rejects")}
+        try:
+            with open_json(path) as stream:
+                for index, item in enumerate(iter_items(stream)):
+                    normalizer.add_item(item, index)
+                    if len(normalizer.rates) >= BATCH_ROWS or len(normalizer.rejects) >= BATCH_ROWS:
+                        self._flush(normalizer, parts)
+                stat["json_bytes"] = stream.bytes_read
+            self._flush(normalizer, parts)
+        finally:
+            for part in parts.values():
+                part.close()
+        stat.update({k: normalizer.counts.get(k, 0) for k in STAT_COUNTS})
+        return normalizer
+
+    @staticmethod
+    def _flush(normalizer: Normalizer, parts: dict) -> None:
+        parts["rates"].write(normalizer.rates.take())
+        parts["providers"].write(normalizer.providers.take())
+        parts["organizations"].write(normalizer.orgs.take())
+        parts["rejects"].write(normalizer.rejects.take())
+
+    def _fetch_remote(self, location: str) -> list[dict]:
+        """Provider groups of a remote provider-reference file, fetched once per URL."""
+        url = self.resolve(location)
+        if url not in self._remote:
+            try:
+                path = fetch(url, self.http, self.workdir / "references")
+                with open_json(path) as stream:
+                    self._remote[url] = list(ijson.items(stream, "provider_groups.item"))
+            except FILE_ERRORS as exc:
+                self._remote[url] = exc
+        found = self._remote[url]
+        if isinstance(found, Exception):
+            raise SourceError(_describe(found))
+        return found
+
+    def commit(self) -> dict[str, dict]:
+        """Publish every table of the partition; returns the manifests by table name."""
+        stats = pa.Table.from_pylist([{k: s.get(k) for k in FILE_STATS.names} for s in self.stats],
+                                     schema=FILE_STATS)
+        self.writers["file_stats"].write_table(stats, key="stats")
+        manifests = {name: writer.commit() for name, writer in self.writers.items()}
+        self._tmp.cleanup()
+        return manifests
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, SourceError):
+        return str(exc)
+    if isinstance(exc, (ijson.JSONError, ijson.IncompleteJSONError)):
+        return f"invalid JSON: {exc}"
+    if isinstance(exc, UnicodeDecodeError):
+        return f"invalid UTF-8 text: {exc}"
+    return f"{type(exc).__name__}: {exc}"

@@ -1,0 +1,200 @@
+"""The parquet lake: Hive-partitioned tables published one partition at a time.
+
+Layout: <root>/<table>/month=YYYY-MM/payer=<slug>/part-<run>-<file_id>-<n>.parquet plus _manifest.json.
+A partition is published by writing its parts first and the manifest last; only then are parts that
+the manifest does not list removed. Readers go through the manifest, so a crash mid-write leaves the
+previous partition readable and a re-run never shows duplicates.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import posixpath
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+import pyarrow as pa
+import pyarrow.fs as pafs
+import pyarrow.parquet as pq
+
+MANIFEST = "_manifest.json"
+ROWS_PER_PART = 2_000_000
+
+
+class Lake:
+    def __init__(self, url: str):
+        self.url = url
+        if "://" in url:
+            self.fs, self.base = pafs.FileSystem.from_uri(url)
+        else:
+            self.fs, self.base = pafs.LocalFileSystem(), str(Path(url).resolve())
+        self.local = isinstance(self.fs, pafs.LocalFileSystem)
+
+    def partition_dir(self, table: str, month: str, payer: str) -> str:
+        return posixpath.join(self.base, table, f"month={month}", f"payer={payer}")
+
+    def uri(self, path: str) -> str:
+        return path if self.local else f"{self.fs.type_name}://{path}"
+
+    def writer(self, table: str, month: str, payer: str, run_id: str,
+               schema: pa.Schema | None = None) -> "PartitionWriter":
+        return PartitionWriter(self, table, month, payer, run_id, schema)
+
+    def manifest(self, table: str, month: str, payer: str) -> dict | None:
+        path = posixpath.join(self.partition_dir(table, month, payer), MANIFEST)
+        try:
+            with self.fs.open_input_stream(path) as stream:
+                return json.loads(stream.read())
+        except FileNotFoundError:
+            return None
+
+    def part_paths(self, table: str, month: str, payer: str) -> list[str]:
+        manifest = self.manifest(table, month, payer)
+        if manifest is None:
+            return []
+        base = self.partition_dir(table, month, payer)
+        return [posixpath.join(base, p["path"]) for p in manifest["parts"]]
+
+    def read(self, table: str, month: str, payer: str, schema: pa.Schema | None = None) -> pa.Table:
+        """The published partition as one Arrow table (for the small tables and tests)."""
+        paths = self.part_paths(table, month, payer)
+        if not paths:
+            if schema is None:
+                raise FileNotFoundError(f"no published partition {table}/month={month}/payer={payer}")
+            return schema.empty_table()
+        return pa.concat_tables(pq.read_table(p, filesystem=self.fs) for p in paths)
+
+    def scan(self, table: str, month: str, payer: str, schema: pa.Schema) -> pl.LazyFrame:
+        """The published partition as a polars LazyFrame, read part by part (bounded memory)."""
+        paths = self.part_paths(table, month, payer)
+        if not paths:
+            return pl.LazyFrame(schema=pl.Schema(pl.from_arrow(schema.empty_table()).schema))
+        if self.local:
+            return pl.scan_parquet(paths)
+        return pl.scan_parquet([self.uri(p) for p in paths])
+
+
+@dataclass
+class PartitionWriter:
+    lake: Lake
+    table: str
+    month: str
+    payer: str
+    run_id: str
+    schema: pa.Schema | None = None
+    parts: list[dict] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.dir = self.lake.partition_dir(self.table, self.month, self.payer)
+        self.lake.fs.create_dir(self.dir, recursive=True)
+        self._counters: dict[str, int] = {}
+
+    def _next_name(self, key: str) -> str:
+        n = self._counters.get(key, 0)
+        self._counters[key] = n + 1
+        return f"part-{self.run_id[:8]}-{key}-{n:05d}.parquet"
+
+    def write_table(self, table: pa.Table, key: str = "0", source: str | None = None,
+                    keep_empty: bool = False) -> None:
+        """Write one Arrow table as one part (skipped when empty unless keep_empty)."""
+        if table.num_rows == 0 and not keep_empty:
+            return
+        name = self._next_name(key)
+        out = HashingOutput(self.lake.fs.open_output_stream(posixpath.join(self.dir, name)))
+        pq.write_table(table, out, compression="zstd")
+        out.close()
+        self._record(name, out.sha256, table.num_rows, key, source)
+
+    def open_part(self, key: str, source: str | None = None) -> "PartStream":
+        return PartStream(self, key, source)
+
+    def _record(self, name: str, sha256: str, rows: int, key: str, source: str | None) -> None:
+        self.parts.append({"path": name, "rows": rows, "key": key, "source": source, "sha256": sha256})
+
+    def discard(self, key: str) -> None:
+        """Drop the parts written for one key (a file that failed part-way)."""
+        for part in [p for p in self.parts if p["key"] == key]:
+            self.lake.fs.delete_file(posixpath.join(self.dir, part["path"]))
+            self.parts.remove(part)
+
+    def commit(self, **extra) -> dict:
+        """Publish: manifest last, then remove every part the manifest does not list."""
+        manifest = {
+            "table": self.table, "month": self.month, "payer": self.payer, "run_id": self.run_id,
+            "published_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "rows": sum(p["rows"] for p in self.parts), "parts": self.parts,
+            "sources": sorted({p["source"] for p in self.parts if p["source"]}), **extra,
+        }
+        fs, final = self.lake.fs, posixpath.join(self.dir, MANIFEST)
+        tmp = posixpath.join(self.dir, f".{MANIFEST}.{self.run_id[:8]}")
+        with fs.open_output_stream(tmp) as out:
+            out.write(json.dumps(manifest, indent=1).encode())
+        fs.move(tmp, final)
+        keep = {p["path"] for p in self.parts} | {MANIFEST}
+        for info in fs.get_file_info(pafs.FileSelector(self.dir)):
+            if info.type == pafs.FileType.File and info.base_name not in keep:
+                fs.delete_file(info.path)
+        return manifest
+
+
+class PartStream:
+    """Row batches of one source into parquet parts, rolling to a new part every ROWS_PER_PART rows."""
+
+    def __init__(self, writer: PartitionWriter, key: str, source: str | None):
+        self.writer, self.key, self.source = writer, key, source
+        self._pq: pq.ParquetWriter | None = None
+        self._out = None
+        self._rows = 0
+        self.rows = 0
+
+    def write(self, batch: pa.Table) -> None:
+        if batch.num_rows == 0:
+            return
+        if self._pq is None:
+            self._name = self.writer._next_name(self.key)
+            path = posixpath.join(self.writer.dir, self._name)
+            self._out = HashingOutput(self.writer.lake.fs.open_output_stream(path))
+            self._pq = pq.ParquetWriter(self._out, batch.schema, compression="zstd")
+        self._pq.write_table(batch)
+        self._rows += batch.num_rows
+        self.rows += batch.num_rows
+        if self._rows >= ROWS_PER_PART:
+            self._finish_part()
+
+    def _finish_part(self) -> None:
+        if self._pq is None:
+            return
+        self._pq.close()
+        self._out.close()
+        self.writer._record(self._name, self._out.sha256, self._rows, self.key, self.source)
+        self._pq, self._out, self._rows = None, None, 0
+
+    def close(self) -> None:
+        self._finish_part()
+
+
+class HashingOutput:
+    """A write-only file object that checksums what passes through it (for the manifest)."""
+
+    def __init__(self, out):
+        self._out, self._hash, self.closed = out, hashlib.sha256(), False
+
+    def write(self, data) -> int:
+        self._hash.update(data)
+        self._out.write(data)
+        return len(data)
+
+    def flush(self) -> None:
+        self._out.flush()
+
+    def close(self) -> None:
+        if not self.closed:
+            self._out.close()
+            self.closed = True
+
+    @property
+    def sha256(self) -> str:
+        return self._hash.hexdigest()

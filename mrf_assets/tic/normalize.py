@@ -1,0 +1,272 @@
+"""Turn in-network items into rows of `rates`, `providers`, `organizations` and `rejects`.
+
+Grain of `rates`: item x negotiated_rate x provider group x negotiated_price. A price whose provider
+group cannot be resolved becomes a `rejects` row with the reason, so for every file:
+expected rows (prices x their provider groups) = rows written + rows rejected + rows filtered.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+
+import pyarrow as pa
+
+from mrf_assets.tic.ids import redact_url, stable_uuid
+from mrf_assets.tic.tables import ORGANIZATIONS, PROVIDERS, RATES, REJECTS
+
+BATCH_ROWS = 50_000
+_EIN = re.compile(r"^\d{2}-?\d{7}$")
+_ITEM_TEXT = ("billing_code", "billing_code_type", "billing_code_type_version",
+              "negotiation_arrangement", "name", "description", "severity_of_illness")
+_PRICE_TEXT = ("negotiated_type", "expiration_date", "billing_class", "setting", "additional_information")
+
+
+class Rejected(Exception):
+    """A record that cannot be normalized; the message is the reason stored in `rejects`."""
+
+
+@dataclass(frozen=True)
+class FileContext:
+    payer: str
+    month: str
+    file_id: str
+    schema_version: str | None = None
+    last_updated_on: str | None = None
+
+
+@dataclass(frozen=True)
+class Target:
+    """One provider group a price fans out to, or the reason it could not be resolved."""
+    group_uuid: str | None
+    org_uuid: str | None
+    reference_id: str | None = None
+    failure: str | None = None
+
+
+def text(value) -> str | None:
+    if value is None:
+        return None
+    return value if isinstance(value, str) else str(value)
+
+
+def id_text(value) -> str | None:
+    """A provider_group_id as its exact token text: Decimal('690.64500') stays '690.64500'."""
+    if value is None or isinstance(value, bool):
+        return None
+    return str(value) if isinstance(value, (int, Decimal, str)) else repr(value)
+
+
+def normalize_tin(tin_type: str | None, value) -> str | None:
+    raw = text(value)
+    if raw is None:
+        return None
+    raw = raw.strip()
+    if tin_type == "ein" and _EIN.match(raw):
+        return raw.replace("-", "")
+    return raw
+
+
+def coerce_npi(value) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, Decimal) and value == value.to_integral_value():
+        return int(value)
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    return None
+
+
+def record_json(record, limit: int = 2000) -> str:
+    out = json.dumps(record, default=str, separators=(",", ":"))
+    return out if len(out) <= limit else out[:limit] + "...(truncated)"
+
+
+class Columns:
+    """Column lists for one table, flushed to Arrow in batches."""
+
+    def __init__(self, schema: pa.Schema):
+        self.schema = schema
+        self.cols: dict[str, list] = {name: [] for name in schema.names}
+
+    def __len__(self) -> int:
+        return len(self.cols[self.schema.names[0]])
+
+    def append(self, **row) -> None:
+        for name, values in self.cols.items():
+            values.append(row.get(name))
+
+    def take(self) -> pa.Table:
+        table = pa.Table.from_pydict(self.cols, schema=self.schema)
+        self.cols = {name: [] for name in self.schema.names}
+        return table
+
+
+class Normalizer:
+    """Normalizes one file. `seen_groups`/`seen_orgs` are shared across the files of a partition so a
+    provider group or organization is written once; the caller merges `new_*` into them on success."""
+
+    def __init__(self, ctx: FileContext, fetch_remote: Callable[[str], list[dict]],
+                 seen_groups: set[str], seen_orgs: set[str]):
+        self.ctx = ctx
+        self.fetch_remote = fetch_remote
+        self.seen_groups, self.seen_orgs = seen_groups, seen_orgs
+        self.new_groups: set[str] = set()
+        self.new_orgs: set[str] = set()
+        self.references: dict[str, list[Target]] = {}
+        self.counts: Counter = Counter()
+        self.rates, self.providers = Columns(RATES), Columns(PROVIDERS)
+        self.orgs, self.rejects = Columns(ORGANIZATIONS), Columns(REJECTS)
+
+    # provider groups -------------------------------------------------------------------------
+    def _group(self, group, networks: list[str], reference_id: str | None) -> Target:
+        if not isinstance(group, dict) or not isinstance(group.get("tin"), dict):
+            return Target(None, None, reference_id, "provider group has no tin object")
+        npis = group.get("npi")
+        if not isinstance(npis, list):
+            return Target(None, None, reference_id, "provider group npi is not a list")
+        tin = group["tin"]
+        tin_type = (text(tin.get("type")) or "").strip().lower() or None
+        tin_value = normalize_tin(tin_type, tin.get("value"))
+        org_uuid = stable_uuid("org", tin_type, tin_value)
+        npi_values = sorted({n for n in map(coerce_npi, npis) if n is not None})
+        invalid = sum(coerce_npi(n) is None for n in npis)
+        group_uuid = stable_uuid("group", org_uuid, *npi_values, "invalid", invalid, "networks", *networks)
+        if org_uuid not in self.seen_orgs and org_uuid not in self.new_orgs:
+            self.new_orgs.add(org_uuid)
+            self.orgs.append(organization_uuid=org_uuid, tin_type=tin_type, tin_value=tin_value,
+                             business_name=text(tin.get("business_name")))
+        if group_uuid not in self.seen_groups and group_uuid not in self.new_groups:
+            self.new_groups.add(group_uuid)
+            self.counts["provider_groups"] += 1
+            # An NPI that is not a number is kept as a null row so the accuracy check sees it.
+            for npi in npi_values + [None] * invalid:
+                self.providers.append(provider_group_uuid=group_uuid, npi=npi, organization_uuid=org_uuid,
+                                      network_name=networks or None)
+        return Target(group_uuid, org_uuid, reference_id)
+
+    def add_reference(self, ref: dict) -> None:
+        key = id_text(ref.get("provider_group_id")) if isinstance(ref, dict) else None
+        if key is None:
+            self._reject("provider_references", "reference", "provider reference has no provider_group_id",
+                         0, ref)
+            return
+        networks = [text(n) for n in ref.get("network_name") or [] if n is not None]
+        if "provider_groups" in ref:
+            groups = ref["provider_groups"]
+        elif "location" in ref:
+            self.counts["remote_references"] += 1
+            location = text(ref["location"]) or ""
+            try:
+                groups = self.fetch_remote(location)
+            except Exception as exc:  # the reason goes to rejects with every rate that uses it
+                self.counts["remote_references_failed"] += 1
+                reason = f"provider reference {key}: location {redact_url(location)} could not be fetched: {exc}"
+                self.references[key] = [Target(None, None, key, reason)]
+                return
+        else:
+            groups = None
+        if not isinstance(groups, list) or not groups:
+            self.references[key] = [Target(None, None, key, f"provider reference {key} has no provider groups")]
+            return
+        self.references[key] = [self._group(g, networks, key) for g in groups]
+
+    def _targets(self, rate: dict) -> list[Target]:
+        if "provider_groups" in rate:
+            groups = rate["provider_groups"]
+            if not isinstance(groups, list) or not groups:
+                return [Target(None, None, None, "negotiated rate has an empty provider_groups list")]
+            return [self._group(g, [], None) for g in groups]
+        refs = rate.get("provider_references")
+        if not isinstance(refs, list) or not refs:
+            return [Target(None, None, None, "negotiated rate has neither provider_groups nor provider_references")]
+        targets: list[Target] = []
+        for ref in refs:
+            key = id_text(ref)
+            found = self.references.get(key)
+            targets.extend(found or [Target(None, None, key, f"provider reference {key} is not defined in the file")])
+        return targets
+
+    # items -----------------------------------------------------------------------------------
+    def add_item(self, item, index: int) -> None:
+        self.counts["items"] += 1
+        where = f"in_network[{index}]"
+        try:
+            fields = self._item_fields(item)
+        except Rejected as exc:
+            self.counts["items_rejected"] += 1
+            self._reject(where, "item", str(exc), 0, item)
+            return
+        for r, rate in enumerate(item["negotiated_rates"]):
+            rate_where = f"{where}.negotiated_rates[{r}]"
+            prices = rate.get("negotiated_prices") if isinstance(rate, dict) else None
+            if not isinstance(prices, list) or not prices:
+                self._reject(rate_where, "rate", "negotiated rate has no negotiated_prices list", 0, rate)
+                continue
+            targets = self._targets(rate)
+            for p, price in enumerate(prices):
+                self._add_price(fields, price, targets, f"{rate_where}.negotiated_prices[{p}]")
+
+    def _item_fields(self, item) -> dict:
+        if not isinstance(item, dict):
+            raise Rejected("in-network item is not an object")
+        fields = {k: text(item.get(k)) for k in _ITEM_TEXT}
+        missing = [k for k in ("billing_code", "billing_code_type") if not fields[k]]
+        if missing:
+            raise Rejected(f"in-network item has no {' or '.join(missing)}")
+        if not isinstance(item.get("negotiated_rates"), list):
+            raise Rejected("in-network item has no negotiated_rates list")
+        return fields
+
+    def _add_price(self, fields: dict, price, targets: list[Target], where: str) -> None:
+        self.counts["prices"] += 1
+        self.counts["expected_rows"] += len(targets)
+        if not isinstance(price, dict):
+            self._reject(where, "price", "negotiated price is not an object", len(targets), price)
+            return
+        rate = price.get("negotiated_rate")
+        if isinstance(rate, bool) or not isinstance(rate, (int, float, Decimal)):
+            self._reject(where, "price", f"negotiated_rate is not a number: {rate!r}", len(targets), price)
+            return
+        values = {k: text(price.get(k)) for k in _PRICE_TEXT}
+        service = _text_list(price.get("service_code"))
+        modifiers = _text_list(price.get("billing_code_modifier"))
+        rate = float(rate)
+        for target in targets:
+            if target.failure:
+                self._reject(where, "price", target.failure, 1, price)
+                continue
+            rate_uuid = stable_uuid(
+                self.ctx.payer, self.ctx.file_id, fields["billing_code_type"], fields["billing_code_type_version"],
+                fields["billing_code"], fields["negotiation_arrangement"], fields["severity_of_illness"],
+                values["negotiated_type"], rate, values["expiration_date"], values["billing_class"],
+                values["setting"], service and "|".join(service), modifiers and "|".join(modifiers),
+                values["additional_information"], target.group_uuid,
+            )
+            self.rates.append(
+                rate_uuid=rate_uuid, payer=self.ctx.payer, month=self.ctx.month, file_id=self.ctx.file_id,
+                **fields, **values, negotiated_rate=rate, service_code=service, billing_code_modifier=modifiers,
+                provider_group_id=target.reference_id, provider_group_uuid=target.group_uuid,
+                organization_uuid=target.org_uuid, last_updated_on=self.ctx.last_updated_on,
+                schema_version=self.ctx.schema_version,
+            )
+            self.counts["rows"] += 1
+
+    def _reject(self, where: str, level: str, reason: str, rows: int, record) -> None:
+        self.counts["rows_rejected"] += rows
+        self.rejects.append(payer=self.ctx.payer, month=self.ctx.month, file_id=self.ctx.file_id,
+                            position=where, level=level, reason=reason, rows=rows, record=record_json(record))
+
+
+def _text_list(value) -> list[str] | None:
+    if value is None:
+        return None
+    if not isinstance(value, list):
+        value = [value]
+    return [text(v) for v in value if v is not None]

@@ -1,0 +1,110 @@
+"""Load and validate the payer registry (payers.yaml)."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from payer_handlers.base import Discovery, Payer, RegistryError, Thresholds
+
+DEFAULT_REGISTRY = Path(__file__).with_name("payers.yaml")
+REGISTRY_ENV = "MRF_PAYERS_FILE"
+
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+_PAYER_KEYS = {
+    "slug", "name", "enabled", "posting_day", "discovery", "headers", "url_rewrites", "thresholds",
+}
+_STRATEGIES = {"dated"}
+
+
+def registry_path() -> Path:
+    return Path(os.environ.get(REGISTRY_ENV) or DEFAULT_REGISTRY).resolve()
+
+
+def load_registry(path: str | os.PathLike | None = None) -> dict[str, Payer]:
+    """Payers by slug, in file order. Raises RegistryError naming the payer and key at fault."""
+    path = Path(path).resolve() if path else registry_path()
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise RegistryError(f"payer registry {path}: cannot read: {exc}") from exc
+    except yaml.YAMLError as exc:
+        raise RegistryError(f"payer registry {path}: invalid YAML: {exc}") from exc
+    if not isinstance(doc, dict) or not isinstance(doc.get("payers"), list):
+        raise RegistryError(f"payer registry {path}: expected a mapping with a 'payers' list")
+    defaults = doc.get("defaults") or {}
+    payers: dict[str, Payer] = {}
+    for index, entry in enumerate(doc["payers"]):
+        payer = _parse_payer(entry, defaults, path.parent, f"{path}: payers[{index}]")
+        if payer.slug in payers:
+            raise RegistryError(f"{path}: payer '{payer.slug}': slug is used twice")
+        payers[payer.slug] = payer
+    if not payers:
+        raise RegistryError(f"payer registry {path}: no payers")
+    return payers
+
+
+def _parse_payer(entry: Any, defaults: dict, base_dir: Path, where: str) -> Payer:
+    if not isinstance(entry, dict):
+        raise RegistryError(f"{where}: expected a mapping, got {type(entry).__name__}")
+    slug = entry.get("slug")
+    if not isinstance(slug, str) or not _SLUG.match(slug):
+        raise RegistryError(f"{where}: key 'slug': {slug!r} is not a lower-case slug ([a-z0-9-])")
+    where = f"{where} (payer '{slug}')"
+    unknown = set(entry) - _PAYER_KEYS
+    if unknown:
+        raise RegistryError(f"{where}: unknown key(s) {sorted(unknown)}; allowed: {sorted(_PAYER_KEYS)}")
+
+    def get(key: str, kind: type | tuple[type, ...], default: Any = None) -> Any:
+        value = entry.get(key, defaults.get(key, default))
+        if value is not None and not isinstance(value, kind):
+            raise RegistryError(f"{where}: key '{key}': expected {_kind_name(kind)}, got {value!r}")
+        return value
+
+    posting_day = get("posting_day", int, 1)
+    if not 1 <= posting_day <= 31:
+        raise RegistryError(f"{where}: key 'posting_day': {posting_day} is not a day of month")
+    discovery = get("discovery", dict)
+    if not discovery:
+        raise RegistryError(f"{where}: key 'discovery' is required")
+    strategy = discovery.get("strategy")
+    if strategy not in _STRATEGIES:
+        raise RegistryError(
+            f"{where}: key 'discovery.strategy': {strategy!r} is not one of {sorted(_STRATEGIES)}"
+        )
+    url = discovery.get("url")
+    if not isinstance(url, str) or not url:
+        raise RegistryError(f"{where}: key 'discovery.url' is required (a URL or a path)")
+    headers = {**(defaults.get("headers") or {}), **(get("headers", dict) or {})}
+    rewrites = get("url_rewrites", dict) or {}
+    thresholds = {**(defaults.get("thresholds") or {}), **(get("thresholds", dict) or {})}
+    waived = thresholds.pop("waived_rules", None) or []
+    if not isinstance(waived, list) or not all(isinstance(r, str) for r in waived):
+        raise RegistryError(f"{where}: key 'thresholds.waived_rules': expected a list of rule names")
+    for name, value in thresholds.items():
+        if name not in ("completeness", "accuracy") or not isinstance(value, (int, float)):
+            raise RegistryError(f"{where}: key 'thresholds.{name}': expected completeness/accuracy numbers")
+        if not 0 <= value <= 1:
+            raise RegistryError(f"{where}: key 'thresholds.{name}': {value} is not between 0 and 1")
+    thresholds["waived_rules"] = tuple(waived)
+    return Payer(
+        slug=slug,
+        name=get("name", str) or slug,
+        enabled=bool(get("enabled", bool, True)),
+        posting_day=posting_day,
+        discovery=Discovery(strategy=strategy, url=url),
+        headers={str(k): str(v) for k, v in headers.items()},
+        url_rewrites={str(k): str(v) for k, v in rewrites.items()},
+        thresholds=Thresholds(**thresholds),
+        base_dir=base_dir,
+    )
+
+
+def _kind_name(kind: type | tuple[type, ...]) -> str:
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    names = {"dict": "a mapping", "str": "a string", "int": "an integer", "bool": "true/false"}
+    return " or ".join(names.get(k.__name__, k.__name__) for k in kinds)
