@@ -71,6 +71,20 @@ def normalize_tin(tin_type: str | None, value) -> str | None:
     return raw
 
 
+def number(value) -> float | None:
+    """A JSON number, or a string holding one (defensive: seen only in synthetic files so far)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float, Decimal)):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value.strip().replace(",", ""))
+        except ValueError:
+            return None
+    return None
+
+
 def coerce_npi(value) -> int | None:
     if isinstance(value, bool):
         return None
@@ -230,14 +244,14 @@ class Normalizer:
         if not isinstance(price, dict):
             self._reject(where, "price", "negotiated price is not an object", len(targets), price)
             return
-        rate = price.get("negotiated_rate")
-        if isinstance(rate, bool) or not isinstance(rate, (int, float, Decimal)):
-            self._reject(where, "price", f"negotiated_rate is not a number: {rate!r}", len(targets), price)
+        rate = number(price.get("negotiated_rate"))
+        if rate is None:
+            self._reject(where, "price", f"negotiated_rate is not a number: {price.get('negotiated_rate')!r}",
+                         len(targets), price)
             return
         values = {k: text(price.get(k)) for k in _PRICE_TEXT}
         service = _text_list(price.get("service_code"))
         modifiers = _text_list(price.get("billing_code_modifier"))
-        rate = float(rate)
         for target in targets:
             if target.failure:
                 self._reject(where, "price", target.failure, 1, price)

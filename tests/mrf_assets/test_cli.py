@@ -1,0 +1,51 @@
+"""The `mrf` command: one file outside Dagster, and the demo materialization with its summary."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import subprocess
+import sys
+
+import polars as pl
+
+from mrf_assets.tic.lake import Lake
+from tests.conftest import DEMO, REPO
+
+UHC = DEMO / "real-2022" / "uhc-ny_2022-09-01_Empire_CSP-927-A351_in-network-rates.json.gz"
+
+
+def mrf(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "mrf_assets.cli", *args], cwd=REPO, capture_output=True,
+                          text=True, timeout=600, env={**os.environ, **(env or {})})
+
+
+def test_ingest_file_writes_the_tables(tmp_path):
+    done = mrf("ingest-file", str(UHC), "--out", str(tmp_path / "out"), "--month", "2022-09")
+    assert done.returncode == 0, done.stderr
+    assert "status: ok" in done.stdout and "rows: 69069" in done.stdout
+    lake = Lake(str(tmp_path / "out"))
+    assert lake.manifest("rates", "2022-09", "adhoc")["rows"] == 69069
+    hive = pl.scan_parquet(f"{tmp_path}/out/rates/**/*.parquet", hive_partitioning=True)
+    assert hive.select(pl.len()).collect().item() == 69069
+
+
+def test_ingest_file_fails_clearly_on_a_truncated_file(tmp_path):
+    cut = tmp_path / "cut.json.gz"
+    cut.write_bytes(UHC.read_bytes()[:300_000])
+    done = mrf("ingest-file", str(cut), "--out", str(tmp_path / "out"))
+    assert done.returncode == 1
+    assert "status: failed" in done.stdout and "truncated gzip stream" in done.stdout
+
+
+def test_materialize_prints_a_summary(tmp_path):
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {"DAGSTER_HOME": str(home), "MRF_LAKE_URL": str(tmp_path / "lake"), "MRF_OFFLINE": "1"}
+    done = mrf("materialize", "--month", "2026-11", "--payer", "cms-v1", "--payer", "cms-v2", env=env)
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = {line.split()[0]: line for line in done.stdout.splitlines() if line.startswith("cms-")}
+    assert set(lines) == {"cms-v1", "cms-v2"}
+    assert "completeness=pass accuracy=pass reconciliation=pass" in lines["cms-v1"]
+    assert lines["cms-v1"].split()[1:6] == ["2", "6", "24", "3", "22"]
+    assert (home / "storage").exists()  # the runs are recorded in the SQLite instance the UI reads
