@@ -13,6 +13,7 @@ from mrf_assets.tic.http import HttpClient
 from mrf_assets.tic.ingest import PartitionIngest
 from mrf_assets.tic.lake import Lake
 
+QUIET = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
 SUMMARY_TABLES = ("payer_toc", "mrf_file_list", "rates", "organizations", "providers", "rejects")
 
 
@@ -48,7 +49,7 @@ def materialize(month: str, slugs: list[str] | None) -> int:
     for slug in slugs:
         print(f"materializing {month} x {slug} ...", flush=True)
         result = job.execute_in_process(partition_key=month_payer_key(month, slug), instance=instance,
-                                        raise_on_error=False, tags={"payer": slug})
+                                        raise_on_error=False, tags={"payer": slug}, run_config=QUIET)
         checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
         ok &= result.success
         rows.append((slug, result.success, checks, result.run_id))
