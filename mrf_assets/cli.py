@@ -44,7 +44,7 @@ def materialize(month: str, slugs: list[str] | None) -> int:
     slugs = slugs or [slug for slug, payer in payers.items() if payer.enabled]
     job = defs.resolve_job_def(INGEST_JOB)
     instance = dg.DagsterInstance.get()
-    lake = Lake(defs.resources["lake"].url)
+    lake = defs.resources["lake"].lake()
     rows, ok = [], True
     for slug in slugs:
         print(f"materializing {month} x {slug} ...", flush=True)

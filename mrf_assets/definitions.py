@@ -3,6 +3,7 @@
 - MRF_PAYERS_FILE: the payer registry (default payer_handlers/payers.yaml)
 - MRF_LAKE_URL:    the lake root, a folder or s3://bucket/prefix (default ./data)
 - MRF_OFFLINE=1:   refuse every non-loopback HTTP request (demo and tests)
+- AWS_ENDPOINT_URL, AWS_REGION, AWS_ACCESS_KEY_ID, ...: the S3 store when MRF_LAKE_URL is s3://
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import os
 
 import dagster as dg
+from dagster_aws.s3 import S3Resource
 
 from mrf_assets.assets.file_list import build_mrf_file_list
 from mrf_assets.assets.rates import build_rates
@@ -21,6 +23,13 @@ from mrf_assets.tic.quality import RULES
 from payer_handlers import RegistryError, load_registry, registry_path
 
 INGEST_JOB = "mrf_ingest"
+S3_ENV = {"endpoint_url": "AWS_ENDPOINT_URL", "region_name": "AWS_REGION"}
+
+
+def s3_resource() -> S3Resource:
+    """S3 client settings as Dagster EnvVars (resolved at launch, never written in code); unset
+    variables are left out so the AWS SDK's own defaults apply."""
+    return S3Resource(**{field: dg.EnvVar(var) for field, var in S3_ENV.items() if os.environ.get(var)})
 
 
 def build_defs(payers_file: str | None = None, lake_url: str | None = None,
@@ -39,12 +48,13 @@ def build_defs(payers_file: str | None = None, lake_url: str | None = None,
     assets = [build_payer_toc(partitions), build_mrf_file_list(partitions), build_rates(partitions)]
     ingest_job = dg.define_asset_job(INGEST_JOB, selection=dg.AssetSelection.all(),
                                      tags={"dagster/max_retries": 0})
+    lake = LakeResource(url=lake_url, s3=s3_resource())
     return dg.Definitions(
         assets=assets,
         jobs=[ingest_job],
         resources={
-            "lake": LakeResource(url=lake_url),
-            "lake_io_manager": LakeParquetIOManager(lake_url=lake_url),
+            "lake": lake,
+            "lake_io_manager": LakeParquetIOManager(lake=lake),
             "registry": PayerRegistryResource(path=payers_file),
             "http": HttpResource(offline=offline),
         },

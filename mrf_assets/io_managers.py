@@ -5,16 +5,18 @@ import dagster as dg
 import polars as pl
 
 from mrf_assets.partitions import lake_month, split_key
-from mrf_assets.tic.lake import Lake
+from mrf_assets.resources import LakeResource
 
 
 class LakeParquetIOManager(dg.ConfigurableIOManager):
-    lake_url: str = "./data"
+    """Outputs are polars DataFrames; inputs load as a DataFrame, or lazily when annotated pl.LazyFrame."""
+
+    lake: LakeResource
 
     def handle_output(self, context: dg.OutputContext, obj: pl.DataFrame) -> None:
         month, payer = split_key(context.partition_key)
         table = context.asset_key.path[-1]
-        writer = Lake(self.lake_url).writer(table, lake_month(month), payer, context.run_id)
+        writer = self.lake.lake().writer(table, lake_month(month), payer, context.run_id)
         writer.write_table(obj.to_arrow(), keep_empty=True)
         manifest = writer.commit()
         context.add_output_metadata({
@@ -23,7 +25,8 @@ class LakeParquetIOManager(dg.ConfigurableIOManager):
             "parts": len(manifest["parts"]),
         })
 
-    def load_input(self, context: dg.InputContext) -> pl.DataFrame:
+    def load_input(self, context: dg.InputContext) -> pl.DataFrame | pl.LazyFrame:
         month, payer = split_key(context.asset_partition_key)
         table = context.upstream_output.asset_key.path[-1]
-        return pl.from_arrow(Lake(self.lake_url).read(table, lake_month(month), payer))
+        frame = self.lake.lake().scan(table, lake_month(month), payer)
+        return frame if context.dagster_type.typing_type is pl.LazyFrame else frame.collect()

@@ -14,30 +14,48 @@ import json
 import posixpath
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import polars as pl
 import pyarrow as pa
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
+from mrf_assets.tic.s3 import LakeConfigError, S3Settings
+
 MANIFEST = "_manifest.json"
 ROWS_PER_PART = 2_000_000
 
 
 class Lake:
-    def __init__(self, url: str):
+    """A lake root: a local folder (or file:// URL) or s3://bucket/prefix."""
+
+    def __init__(self, url: str, s3: S3Settings | None = None):
         self.url = url
-        if "://" in url:
-            self.fs, self.base = pafs.FileSystem.from_uri(url)
+        parts = urlsplit(url)
+        self.s3: S3Settings | None = None
+        if parts.scheme == "s3":
+            if not parts.netloc:
+                raise LakeConfigError(f"MRF_LAKE_URL {url!r} has no bucket: use s3://bucket/prefix")
+            self.s3 = s3 or S3Settings.from_env()
+            self.fs, self.base = self.s3.filesystem(), (parts.netloc + parts.path).rstrip("/")
+        elif parts.scheme in ("", "file"):
+            self.fs, self.base = pafs.LocalFileSystem(), str(Path(parts.path if parts.scheme else url).resolve())
         else:
-            self.fs, self.base = pafs.LocalFileSystem(), str(Path(url).resolve())
-        self.local = isinstance(self.fs, pafs.LocalFileSystem)
+            raise LakeConfigError(f"MRF_LAKE_URL {url!r}: expected a folder, file:// or s3:// URL")
+        self.local = self.s3 is None
+
+    def check(self) -> "Lake":
+        """Fail early with a message naming the setting when the lake is unusable."""
+        if self.s3 is not None:
+            self.s3.check_bucket(self.base.split("/", 1)[0], self.url)
+        return self
 
     def partition_dir(self, table: str, month: str, payer: str) -> str:
         return posixpath.join(self.base, table, f"month={month}", f"payer={payer}")
 
     def uri(self, path: str) -> str:
-        return path if self.local else f"{self.fs.type_name}://{path}"
+        return path if self.local else f"s3://{path}"
 
     def writer(self, table: str, month: str, payer: str, run_id: str,
                schema: pa.Schema | None = None) -> "PartitionWriter":
@@ -67,14 +85,16 @@ class Lake:
             return schema.empty_table()
         return pa.concat_tables(pq.read_table(p, filesystem=self.fs) for p in paths)
 
-    def scan(self, table: str, month: str, payer: str, schema: pa.Schema) -> pl.LazyFrame:
+    def scan(self, table: str, month: str, payer: str, schema: pa.Schema | None = None) -> pl.LazyFrame:
         """The published partition as a polars LazyFrame, read part by part (bounded memory)."""
         paths = self.part_paths(table, month, payer)
         if not paths:
-            return pl.LazyFrame(schema=pl.Schema(pl.from_arrow(schema.empty_table()).schema))
+            if schema is None:
+                raise FileNotFoundError(f"no published partition {table}/month={month}/payer={payer}")
+            return pl.from_arrow(schema.empty_table()).lazy()
         if self.local:
             return pl.scan_parquet(paths)
-        return pl.scan_parquet([self.uri(p) for p in paths])
+        return pl.scan_parquet([self.uri(p) for p in paths], storage_options=self.s3.polars_options())
 
 
 @dataclass
