@@ -19,6 +19,8 @@ from mrf_assets.assets.toc import build_payer_toc
 from mrf_assets.io_managers import LakeParquetIOManager
 from mrf_assets.partitions import month_payer_partitions
 from mrf_assets.resources import HttpResource, LakeResource, PayerRegistryResource
+from mrf_assets.schedules import build_posting_day_schedules
+from mrf_assets.sensors import build_late_toc_sensor
 from mrf_assets.tic.quality import RULES
 from payer_handlers import RegistryError, load_registry, registry_path
 
@@ -52,6 +54,8 @@ def build_defs(payers_file: str | None = None, lake_url: str | None = None,
     return dg.Definitions(
         assets=assets,
         jobs=[ingest_job],
+        schedules=build_posting_day_schedules(payers, ingest_job),
+        sensors=[build_late_toc_sensor(payers, ingest_job)],
         resources={
             "lake": lake,
             "lake_io_manager": LakeParquetIOManager(lake=lake),

@@ -50,5 +50,6 @@ class HttpResource(dg.ConfigurableResource):
     retries: int = 4
 
     def client(self, payer: Payer) -> HttpClient:
-        return HttpClient(headers=payer.headers, offline=self.offline, connect_timeout=self.connect_timeout,
+        return HttpClient(headers=payer.headers, proxy=payer.proxy, offline=self.offline,
+                          connect_timeout=self.connect_timeout,
                           read_timeout=self.read_timeout, retries=self.retries)

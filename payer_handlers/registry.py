@@ -2,23 +2,32 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 
-from payer_handlers.base import Discovery, Payer, RegistryError, Thresholds
+from payer_handlers.base import SHIMS, STRATEGIES, Discovery, Payer, RegistryError, Thresholds
 
 DEFAULT_REGISTRY = Path(__file__).with_name("payers.yaml")
 REGISTRY_ENV = "MRF_PAYERS_FILE"
 
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 _PAYER_KEYS = {
-    "slug", "name", "enabled", "posting_day", "discovery", "headers", "url_rewrites", "thresholds",
+    "slug", "name", "enabled", "posting_day", "discovery", "headers", "proxy", "url_rewrites", "shims",
+    "thresholds",
 }
-_STRATEGIES = {"dated"}
+# Which discovery keys each strategy takes; "url" is required by all.
+_DISCOVERY_KEYS = {
+    "dated": {"url"},
+    "poll": {"url", "variants", "days"},
+    "listing": {"url", "include", "plan"},
+    "fixed": {"url"},
+}
 
 
 def registry_path() -> Path:
@@ -68,19 +77,13 @@ def _parse_payer(entry: Any, defaults: dict, base_dir: Path, where: str) -> Paye
     posting_day = get("posting_day", int, 1)
     if not 1 <= posting_day <= 31:
         raise RegistryError(f"{where}: key 'posting_day': {posting_day} is not a day of month")
-    discovery = get("discovery", dict)
-    if not discovery:
-        raise RegistryError(f"{where}: key 'discovery' is required")
-    strategy = discovery.get("strategy")
-    if strategy not in _STRATEGIES:
-        raise RegistryError(
-            f"{where}: key 'discovery.strategy': {strategy!r} is not one of {sorted(_STRATEGIES)}"
-        )
-    url = discovery.get("url")
-    if not isinstance(url, str) or not url:
-        raise RegistryError(f"{where}: key 'discovery.url' is required (a URL or a path)")
+    discovery = _parse_discovery(get("discovery", dict), where)
     headers = {**(defaults.get("headers") or {}), **(get("headers", dict) or {})}
+    proxy = get("proxy", str)
+    if proxy and urlsplit(proxy).scheme not in ("http", "https", "socks5", "socks5h"):
+        raise RegistryError(f"{where}: key 'proxy': {proxy!r} is not an http(s):// or socks5:// URL")
     rewrites = get("url_rewrites", dict) or {}
+    shims = _parse_shims(entry.get("shims"), where)
     thresholds = {**(defaults.get("thresholds") or {}), **(get("thresholds", dict) or {})}
     waived = thresholds.pop("waived_rules", None) or []
     if not isinstance(waived, list) or not all(isinstance(r, str) for r in waived):
@@ -96,12 +99,70 @@ def _parse_payer(entry: Any, defaults: dict, base_dir: Path, where: str) -> Paye
         name=get("name", str) or slug,
         enabled=bool(get("enabled", bool, True)),
         posting_day=posting_day,
-        discovery=Discovery(strategy=strategy, url=url),
+        discovery=discovery,
         headers={str(k): str(v) for k, v in headers.items()},
+        proxy=proxy,
+        shims=shims,
         url_rewrites={str(k): str(v) for k, v in rewrites.items()},
         thresholds=Thresholds(**thresholds),
         base_dir=base_dir,
     )
+
+
+def _parse_discovery(discovery: dict | None, where: str) -> Discovery:
+    if not discovery:
+        raise RegistryError(f"{where}: key 'discovery' is required")
+    strategy = discovery.get("strategy")
+    if strategy not in STRATEGIES:
+        raise RegistryError(f"{where}: key 'discovery.strategy': {strategy!r} is not one of {list(STRATEGIES)}")
+    unknown = set(discovery) - _DISCOVERY_KEYS[strategy] - {"strategy"}
+    if unknown:
+        raise RegistryError(f"{where}: key 'discovery': {sorted(unknown)} not used by strategy '{strategy}' "
+                            f"(it takes {sorted(_DISCOVERY_KEYS[strategy])})")
+    url = discovery.get("url")
+    if not isinstance(url, str) or not url:
+        raise RegistryError(f"{where}: key 'discovery.url' is required (a URL template or a path)")
+    templates = [url, *discovery.get("variants", [])]
+    for template in templates:
+        try:
+            template.format(date=dt.date(2026, 1, 2), year=2026, month=1, day=2)
+        except (KeyError, ValueError, IndexError, AttributeError) as exc:
+            raise RegistryError(f"{where}: key 'discovery': URL template {template!r} is invalid ({exc}); "
+                                "fields: {date:%Y-%m-%d}, {year}, {month:02d}, {day:02d}") from exc
+    if strategy == "fixed" and url.format(date=dt.date(2026, 1, 2), year=2026, month=1, day=2) != url:
+        raise RegistryError(f"{where}: key 'discovery.url': strategy 'fixed' is for undated URLs; use 'dated'")
+    days = tuple(discovery.get("days") or ())
+    if any(not isinstance(d, int) or not 1 <= d <= 31 for d in days):
+        raise RegistryError(f"{where}: key 'discovery.days': expected days of month (1-31), got {list(days)}")
+    include = discovery.get("include")
+    if strategy == "listing":
+        if not isinstance(include, str):
+            raise RegistryError(f"{where}: key 'discovery.include' is required for 'listing' (a regex template)")
+        try:
+            re.compile(include.format(date=dt.date(2026, 1, 2), year=2026, month=1, day=2))
+        except (re.error, KeyError, ValueError, IndexError) as exc:
+            raise RegistryError(f"{where}: key 'discovery.include': {include!r} is not a valid regex template "
+                                f"({exc}); write literal braces as {{{{ }}}}") from exc
+    plan = discovery.get("plan")
+    if plan is not None and not isinstance(plan, dict):
+        raise RegistryError(f"{where}: key 'discovery.plan': expected a mapping of plan fields")
+    return Discovery(strategy=strategy, url=url, variants=tuple(discovery.get("variants") or ()), days=days,
+                     include=include, plan={str(k): str(v) for k, v in (plan or {}).items()} or None)
+
+
+def _parse_shims(value: Any, where: str) -> dict[str, object]:
+    """Shims as a list of names, or a mapping name -> parameter (e.g. missing_version: "1.0.0")."""
+    if value is None:
+        return {}
+    shims = {name: True for name in value} if isinstance(value, list) else value
+    if not isinstance(shims, dict):
+        raise RegistryError(f"{where}: key 'shims': expected a list of shim names or a mapping")
+    unknown = set(shims) - set(SHIMS)
+    if unknown:
+        raise RegistryError(f"{where}: key 'shims': unknown shim(s) {sorted(unknown)}; known: {sorted(SHIMS)}")
+    if "missing_version" in shims and not isinstance(shims["missing_version"], str):
+        raise RegistryError(f"{where}: key 'shims.missing_version': give the version to assume, e.g. \"1.0.0\"")
+    return dict(shims)
 
 
 def _kind_name(kind: type | tuple[type, ...]) -> str:

@@ -114,7 +114,9 @@ class JsonStream(io.RawIOBase):
         self._pending = self._check_start()
 
     def _check_start(self) -> bytes:
-        head = self._read_raw(4096).removeprefix(BOM)
+        head = self._read_raw(4096)
+        self.had_bom = head.startswith(BOM)
+        head = head.removeprefix(BOM)
         kind = sniff(head)
         if kind == "json":
             return head
