@@ -1,23 +1,106 @@
-"""HTTP client for payer servers: requests + urllib3 Retry, timeouts, per-payer headers."""
+"""HTTP client for payer servers: requests + urllib3 Retry, timeouts, per-payer headers, and downloads
+that resume with Range requests when a multi-gigabyte body breaks off halfway."""
 
 from __future__ import annotations
 
+import http.client
 import ipaddress
+import logging
+import re
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import InvalidHeader, MaxRetryError, ProtocolError, ReadTimeoutError, ResponseError, SSLError
 from urllib3.util.retry import Retry
 
-from mrf_assets.tic.ids import redact_url
+from mrf_assets.tic.ids import SIGNATURE_PARAMS, redact_url
 
 CHUNK = 1 << 20
+log = logging.getLogger(__name__)
 
 
 class OfflineError(ConnectionError):
     """Offline mode refused a request to a host that is not on this machine."""
+
+
+class DownloadError(requests.RequestException):
+    """A download broke off more often than the client may resume it, or a resumption was refused."""
+
+
+class _ShortBody(Exception):
+    """The body ended (or the server answered a resumption oddly) before the file was complete."""
+
+
+# What a connection that dies mid-body raises; anything else (disk full, HTTP 403) is not worth resuming.
+_BROKEN = (ProtocolError, ReadTimeoutError, SSLError, http.client.IncompleteRead,
+           requests.exceptions.ChunkedEncodingError, requests.exceptions.ConnectionError, _ShortBody)
+
+_SIGNED = re.compile(
+    r"([?&;](?:" + "|".join(re.escape(p) for p in sorted(SIGNATURE_PARAMS)) + r")=)[^&;\s'\"#)]*",
+    re.IGNORECASE)
+_USERINFO = re.compile(r"(//)[^/\s@]+@")
+
+
+def scrub(text: str) -> str:
+    """Free text (an exception, a log line) with URL signatures and proxy credentials removed."""
+    return _USERINFO.sub(r"\1REDACTED@", _SIGNED.sub(r"\1REDACTED", text))
+
+
+class _ScrubFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        clean = scrub(message)
+        if clean != message:
+            record.msg, record.args = clean, ()
+        return True
+
+
+# urllib3 logs full request URLs (debug lines, "Retrying ..." warnings); a signed URL must not reach
+# the run logs through it. Filters sit on the emitting logger, so each urllib3 module gets one.
+for _name in [n for n in list(logging.root.manager.loggerDict) if n == "urllib3" or n.startswith("urllib3.")]:
+    logging.getLogger(_name).addFilter(_ScrubFilter())
+
+
+class _Retry(Retry):
+    """Retry that gives up at once when a server asks to wait longer than max_retry_after."""
+
+    def __init__(self, *args, max_retry_after: float = 120.0, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.max_retry_after = max_retry_after
+
+    def new(self, **kw) -> "_Retry":
+        kw.setdefault("max_retry_after", self.max_retry_after)
+        return super().new(**kw)
+
+    def get_retry_after(self, response) -> float | None:
+        # A garbled Retry-After should fall back to backoff, not abort the request.
+        try:
+            return super().get_retry_after(response)
+        except InvalidHeader:
+            return None
+
+    def increment(self, method=None, url=None, response=None, error=None, _pool=None, _stacktrace=None):
+        if response is not None and (self.get_retry_after(response) or 0) > self.max_retry_after:
+            # With raise_on_status=False the pool hands the response back, and get() explains it.
+            raise MaxRetryError(_pool, url, ResponseError("Retry-After longer than max_retry_after"))
+        return super().increment(method, url, response, error, _pool, _stacktrace)
+
+
+@dataclass
+class _Progress:
+    written: int = 0
+    total: int | None = None      # expected size of the whole file, when the server said
+    validator: str | None = None  # ETag or Last-Modified of the copy being assembled
+
+    def restart(self, out: BinaryIO) -> None:
+        out.seek(0)
+        out.truncate()
+        self.written, self.total, self.validator = 0, None, None
 
 
 @dataclass
@@ -31,37 +114,83 @@ class HttpClient:
     # Offline mode (MRF_OFFLINE=1) only lets loopback hosts through: the demo and the tests run with
     # it, so a payer file that points at the internet fails loudly instead of reaching out.
     offline: bool = False
+    # A server asking to come back in an hour would otherwise stall the whole run that long.
+    max_retry_after: float = 120.0
 
     def __post_init__(self) -> None:
-        retry = Retry(
+        self._retry = retry = _Retry(
             total=self.retries, connect=self.retries, read=self.retries, status=self.retries,
             backoff_factor=self.backoff, status_forcelist=(429, 500, 502, 503, 504),
             allowed_methods=frozenset({"GET", "HEAD"}), respect_retry_after_header=True,
-            raise_on_status=False,
+            raise_on_status=False, max_retry_after=self.max_retry_after,
         )
         self.session = requests.Session()
         adapter = HTTPAdapter(max_retries=retry)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
         self.session.headers.update(self.headers)
-        if self.proxy:
-            self.session.proxies = {"http": self.proxy, "https": self.proxy}
+        # requests lets HTTP(S)_PROXY from the environment override session.proxies, so the payer's
+        # proxy is also passed with every request; offline, an environment proxy could only be remote.
+        self._proxies = {"http": self.proxy, "https": self.proxy} if self.proxy else None
+        if self._proxies:
+            self.session.proxies = dict(self._proxies)
+        if self.offline:
+            self.session.trust_env = False
 
     def get(self, url: str, stream: bool = True, headers: dict[str, str] | None = None) -> requests.Response:
         self._guard(url)
-        response = self.session.get(url, stream=stream, headers=headers,
-                                    timeout=(self.connect_timeout, self.read_timeout))
+        try:
+            response = self.session.get(url, stream=stream, headers=headers, proxies=self._proxies,
+                                        timeout=(self.connect_timeout, self.read_timeout))
+        except requests.RequestException as exc:
+            # urllib3 puts the full URL in "Max retries exceeded with url: ..." messages.
+            message = str(exc)
+            if scrub(message) == message:
+                raise
+            raise type(exc)(scrub(message), request=exc.request, response=exc.response) from None
         if response.status_code >= 400:
             response.close()
-            raise requests.HTTPError(f"HTTP {response.status_code} for {redact_url(url)}", response=response)
+            reason = f"HTTP {response.status_code} for {redact_url(url)}"
+            wait = self._retry.get_retry_after(response.raw)
+            if wait is not None and wait > self.max_retry_after:
+                reason += (f": server asked to retry after {wait:.0f} s (Retry-After), longer than"
+                           f" max_retry_after={self.max_retry_after:.0f} s")
+            raise requests.HTTPError(reason, response=response)
         return response
 
     def download(self, url: str, dest: Path) -> Path:
-        """Stream a URL to dest (written to a .part file, renamed when complete)."""
+        """Stream a URL to dest through a .part file; a body that breaks off is resumed with a Range
+        request (If-Range keeps a changed file from being spliced onto the old one)."""
         tmp = dest.with_name(dest.name + ".part")
-        with self.get(url) as response, open(tmp, "wb") as out:
-            for chunk in response.iter_content(CHUNK):
-                out.write(chunk)
+        shown = redact_url(url)
+        progress, resumptions = _Progress(), 0
+
+        def failure(exc: Exception) -> DownloadError:
+            return DownloadError(f"download of {shown} failed after {resumptions} resumptions"
+                                 f" at byte {progress.written}: {scrub(str(exc))}")
+        try:
+            with open(tmp, "wb") as out:
+                while True:
+                    try:
+                        response = self.get(url, headers=_range_headers(progress))
+                    except requests.RequestException as exc:
+                        if not resumptions:
+                            raise
+                        raise failure(exc) from exc  # e.g. the signed URL expired mid-download
+                    try:
+                        with response:
+                            _receive(response, out, progress, shown)
+                        break
+                    except _BROKEN as exc:
+                        if resumptions >= self.retries:
+                            raise failure(exc) from exc
+                        resumptions += 1
+                        log.warning("download of %s broke off at byte %d (%s); resuming (%d of %d)", shown,
+                                    progress.written, scrub(str(exc)), resumptions, self.retries)
+                        time.sleep(min(self.backoff * 2 ** (resumptions - 1), 30.0))
+        except BaseException:
+            tmp.unlink(missing_ok=True)  # a half-written multi-GB file is worth nothing to the next run
+            raise
         tmp.replace(dest)
         return dest
 
@@ -69,12 +198,62 @@ class HttpClient:
         if not self.offline:
             return
         host = urlsplit(url).hostname or ""
-        if host != "localhost" and not _is_loopback(host):
+        if not _is_loopback(host):
             raise OfflineError(f"offline mode (MRF_OFFLINE=1) refuses {redact_url(url)}: not a loopback host")
+        if self.proxy:
+            proxy_host = urlsplit(self.proxy if "://" in self.proxy else "http://" + self.proxy).hostname or ""
+            if not _is_loopback(proxy_host):
+                raise OfflineError(f"offline mode (MRF_OFFLINE=1) refuses proxy host {proxy_host}: not loopback")
+
+
+def _range_headers(progress: _Progress) -> dict[str, str]:
+    # Byte offsets only mean something in the stored representation: no on-the-fly compression.
+    headers = {"Accept-Encoding": "identity"}
+    if progress.written:
+        headers["Range"] = f"bytes={progress.written}-"
+        if progress.validator:  # without one, the total in Content-Range is the only check left
+            headers["If-Range"] = progress.validator
+    return headers
+
+
+def _receive(response: requests.Response, out: BinaryIO, progress: _Progress, shown: str) -> None:
+    if response.status_code == 206:
+        start, total = _content_range(response.headers.get("Content-Range", ""))
+        resized = None not in (total, progress.total) and total != progress.total
+        if not progress.written or start != progress.written or resized:
+            progress.restart(out)
+            raise _ShortBody(f"server answered a range from byte {start} of {total} instead of the one asked for")
+        progress.total = total or progress.total
+    else:
+        if progress.written:
+            log.warning("download of %s: server sent the whole file again (no range support, or the file"
+                        " changed); restarting from byte 0", shown)
+        progress.restart(out)
+        length = response.headers.get("Content-Length", "")
+        progress.total = int(length) if length.isdigit() else None
+        etag = response.headers.get("ETag")
+        # If-Range needs a strong validator; a weak ETag would make every resumption restart.
+        progress.validator = etag if etag and not etag.startswith("W/") else \
+            response.headers.get("Last-Modified") or etag
+    # Raw bytes, as stored: a Content-Encoding: gzip body stays gzip (sources sniffs it) and offsets hold.
+    for chunk in response.raw.stream(CHUNK, decode_content=False):
+        out.write(chunk)
+        progress.written += len(chunk)
+    if progress.total is not None and progress.written != progress.total:
+        raise _ShortBody(f"body ended at byte {progress.written} of {progress.total}")
+
+
+def _content_range(value: str) -> tuple[int | None, int | None]:
+    match = re.fullmatch(r"\s*bytes\s+(\d+)-\d+/(\d+|\*)\s*", value)
+    if not match:
+        return None, None
+    return int(match[1]), None if match[2] == "*" else int(match[2])
 
 
 def _is_loopback(host: str) -> bool:
     # No DNS lookup: in offline mode even resolving a payer's host name would leave the machine.
+    if host == "localhost":
+        return True
     try:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
