@@ -46,6 +46,8 @@ class Discovery:
 class Thresholds:
     completeness: float = 0.80
     accuracy: float = 0.85
+    volume_change: float = 0.5   # month-over-month row-count change beyond +/-50 % warns
+    toc_grace_days: int = 3      # a month's ToC still missing this many days after posting day warns
     # Accuracy rules that do not count against this payer's score (still reported), for data whose
     # known defect is accepted, e.g. the placeholder NPIs of the CMS examples.
     waived_rules: tuple[str, ...] = ()

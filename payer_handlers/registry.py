@@ -89,10 +89,12 @@ def _parse_payer(entry: Any, defaults: dict, base_dir: Path, where: str) -> Paye
     if not isinstance(waived, list) or not all(isinstance(r, str) for r in waived):
         raise RegistryError(f"{where}: key 'thresholds.waived_rules': expected a list of rule names")
     for name, value in thresholds.items():
-        if name not in ("completeness", "accuracy") or not isinstance(value, (int, float)):
-            raise RegistryError(f"{where}: key 'thresholds.{name}': expected completeness/accuracy numbers")
-        if not 0 <= value <= 1:
-            raise RegistryError(f"{where}: key 'thresholds.{name}': {value} is not between 0 and 1")
+        bounds = {"completeness": (0, 1), "accuracy": (0, 1), "volume_change": (0, 100), "toc_grace_days": (0, 31)}
+        if name not in bounds:
+            raise RegistryError(f"{where}: key 'thresholds.{name}': unknown; known: {sorted(bounds)} and waived_rules")
+        low, high = bounds[name]
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
+            raise RegistryError(f"{where}: key 'thresholds.{name}': {value!r} is not between {low} and {high}")
     thresholds["waived_rules"] = tuple(waived)
     return Payer(
         slug=slug,

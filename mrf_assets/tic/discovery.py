@@ -13,6 +13,7 @@ import datetime as dt
 import hashlib
 import json
 import re
+import zlib
 from dataclasses import dataclass, field
 
 from mrf_assets.tic.http import HttpClient
@@ -75,7 +76,13 @@ def probe(http: HttpClient, url: str) -> str | None:
     except Exception as exc:  # any failure of a candidate means "not this one"; the reason is kept
         return str(exc)
     kind = sniff(head)
-    if kind in ("gzip", "zip", "json"):
+    if kind == "gzip":  # look inside: a gzipped HTML page is still not a ToC
+        try:
+            inner = zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(head, 512)
+        except zlib.error:
+            return "corrupt gzip body"
+        kind = sniff(inner) if inner.strip() else "json"  # too little inflated to tell: the download decides
+    if kind in ("zip", "json"):
         return None
     return "HTML page instead of a ToC" if kind == "html" else f"not a ToC ({kind} body)"
 

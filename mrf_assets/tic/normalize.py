@@ -250,7 +250,7 @@ class Normalizer:
                          len(targets), price)
             return
         values = {k: text(price.get(k)) for k in _PRICE_TEXT}
-        service = _text_list(price.get("service_code"))
+        service = _place_of_service(price.get("service_code"))
         modifiers = _text_list(price.get("billing_code_modifier"))
         for target in targets:
             if target.failure:
@@ -276,6 +276,12 @@ class Normalizer:
         self.counts["rows_rejected"] += rows
         self.rejects.append(payer=self.ctx.payer, month=self.ctx.month, file_id=self.ctx.file_id,
                             position=where, level=level, reason=reason, rows=rows, record=record_json(record))
+
+
+def _place_of_service(value) -> list[str] | None:
+    """Service codes with the zero-padding payers drop ("1" -> "01"), so they compare with the CMS list."""
+    codes = _text_list(value)
+    return None if codes is None else [c.strip().zfill(2) if c.strip().isdigit() else c.strip() for c in codes]
 
 
 def _text_list(value) -> list[str] | None:

@@ -10,44 +10,12 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
+from mrf_assets.tic.rules import RULE_COLUMNS, RULES, group_npi_ok, rule_expressions, tin_ok
+
 REQUIRED = ("billing_code", "billing_code_type", "billing_code_type_version", "negotiation_arrangement",
             "name", "description", "negotiated_type", "negotiated_rate", "expiration_date", "billing_class",
             "provider_group_uuid", "organization_uuid", "last_updated_on")
-
-NEGOTIATION_ARRANGEMENTS = ("ffs", "bundle", "capitation")
-NEGOTIATED_TYPES = ("negotiated", "derived", "fee schedule", "percentage", "per diem")
-BILLING_CLASSES = ("professional", "institutional", "both")
-SETTINGS = ("inpatient", "outpatient", "both")
-_DRG = r"^\d{1,4}$"
-BILLING_CODE_FORMATS = {
-    "CPT": r"^\d{4}[0-9A-Z]$",
-    "HCPCS": r"^([A-Z]\d{4}|\d{4}[0-9A-Z])$",
-    "MS-DRG": _DRG, "R-DRG": _DRG, "S-DRG": _DRG, "APS-DRG": _DRG, "AP-DRG": _DRG, "APR-DRG": r"^\d{1,4}(-\d)?$",
-    "RC": r"^\d{3,4}$",
-    "ICD": r"^[A-Z0-9]{3}(\.?[A-Z0-9]{1,4})?$|^\d{2}\.?\d{1,2}$",
-    "NDC": r"^(\d{4}-\d{4}-\d{2}|\d{5}-\d{3}-\d{2}|\d{5}-\d{4}-\d{1,2}|\d{10,11})$",
-    "CDT": r"^D\d{4}$",
-    "APC": r"^\d{1,5}$",
-    "EAPG": r"^\d{1,5}$",
-    "HIPPS": r"^[0-9A-Z]{5}$",
-    "LOCAL": r"^\S.*$",
-    "CSTM-ALL": r"^CSTM-00$",
-}
-_ISO_DATE = r"^\d{4}-\d{2}-\d{2}$"
-
-
-def npi_valid(npi: pl.Expr) -> pl.Expr:
-    """10 digits whose last digit is the Luhn check digit of '80840' + the first nine."""
-    base, check = npi // 10, npi % 10
-    total = pl.lit(24, dtype=pl.Int64)  # the Luhn contribution of the 80840 prefix
-    for k in range(9):
-        digit = (base // (10 ** k)) % 10
-        if k % 2 == 0:
-            doubled = digit * 2
-            digit = pl.when(doubled > 9).then(doubled - 9).otherwise(doubled)
-        total = total + digit
-    in_range = (npi >= 1_000_000_000) & (npi <= 9_999_999_999)
-    return (in_range & (check == (10 - total % 10) % 10)).fill_null(False)
+OUTLIER_FACTOR = 20.0
 
 
 def _present(name: str, dtype: pl.DataType) -> pl.Expr:
@@ -87,58 +55,17 @@ def completeness(rates: pl.LazyFrame) -> Score:
     return Score(present / required if required else 0.0, rows, {"field_presence": fields})
 
 
-def _billing_code_ok() -> pl.Expr:
-    code, kind = pl.col("billing_code").str.strip_chars(), pl.col("billing_code_type")
-    expr = pl.lit(False)
-    for code_type, pattern in BILLING_CODE_FORMATS.items():
-        expr = pl.when(kind == code_type).then(code.str.contains(pattern)).otherwise(expr)
-    return ((code == "CSTM-00") & kind.is_in(list(BILLING_CODE_FORMATS)) | expr).fill_null(False)
-
-
-def _date_ok(name: str) -> pl.Expr:
-    col = pl.col(name)
-    return col.str.contains(_ISO_DATE) & col.str.to_date("%Y-%m-%d", strict=False).is_not_null()
-
-
-def _tin_ok() -> pl.Expr:
-    value, kind = pl.col("tin_value"), pl.col("tin_type")
-    ein = (kind == "ein") & value.str.contains(r"^\d{9}$")
-    npi = (kind == "npi") & npi_valid(value.cast(pl.Int64, strict=False))
-    return (ein | npi).fill_null(False)
-
-
-RULES = ("npi_check_digit", "tin_format", "billing_code_format", "rate_positive", "expiration_date_valid",
-         "last_updated_on_valid", "negotiation_arrangement_enum", "negotiated_type_enum",
-         "billing_class_enum", "setting_enum")
-
-
 def accuracy(rates: pl.LazyFrame, providers: pl.LazyFrame, organizations: pl.LazyFrame,
              waived: tuple[str, ...] = ()) -> Score:
     """Share of rate rows that pass every rule not waived; each rule's failures are counted on their own."""
     unknown = set(waived) - set(RULES)
     if unknown:
         raise ValueError(f"unknown accuracy rule(s) {sorted(unknown)}; known: {list(RULES)}")
-    groups = providers.group_by("provider_group_uuid").agg(
-        (npi_valid(pl.col("npi")).all() | ((pl.col("npi") == 0).all() & (pl.len() == 1))).alias("npi_ok")
-    )
-    orgs = organizations.select("organization_uuid", _tin_ok().alias("tin_ok")).unique("organization_uuid")
-    setting = pl.col("setting")
-    rules = {
-        "npi_check_digit": pl.col("npi_ok").fill_null(False),
-        "tin_format": pl.col("tin_ok").fill_null(False),
-        "billing_code_format": _billing_code_ok(),
-        "rate_positive": (pl.col("negotiated_rate") > 0).fill_null(False),
-        "expiration_date_valid": _date_ok("expiration_date").fill_null(False),
-        "last_updated_on_valid": _date_ok("last_updated_on").fill_null(False),
-        "negotiation_arrangement_enum": pl.col("negotiation_arrangement").is_in(NEGOTIATION_ARRANGEMENTS).fill_null(False),
-        "negotiated_type_enum": pl.col("negotiated_type").is_in(NEGOTIATED_TYPES).fill_null(False),
-        "billing_class_enum": pl.col("billing_class").is_in(BILLING_CLASSES).fill_null(False),
-        "setting_enum": (setting.is_null() | setting.is_in(SETTINGS)).fill_null(False),
-    }
+    groups = providers.group_by("provider_group_uuid").agg(group_npi_ok(pl.col("npi")).alias("npi_ok"))
+    orgs = organizations.select("organization_uuid", tin_ok().alias("tin_ok")).unique("organization_uuid")
+    rules = rule_expressions()
     checked = (
-        rates.select("provider_group_uuid", "organization_uuid", "billing_code", "billing_code_type",
-                     "negotiated_rate", "expiration_date", "last_updated_on", "negotiation_arrangement",
-                     "negotiated_type", "billing_class", "setting")
+        rates.select(RULE_COLUMNS)
         .join(groups, on="provider_group_uuid", how="left")
         .join(orgs, on="organization_uuid", how="left")
         .select([rule.alias(name) for name, rule in rules.items()])
@@ -150,7 +77,46 @@ def accuracy(rates: pl.LazyFrame, providers: pl.LazyFrame, organizations: pl.Laz
     rows = got["_rows"]
     failures = {n: int(got[n] or 0) for n in rules}
     return Score((got["_passed"] or 0) / rows if rows else 0.0, rows,
-                 {"rule_failures": failures, "waived_rules": list(waived)})
+                 {"rule_failures": failures, "waived_rules": list(waived), "outliers": outliers(rates)})
+
+
+def outliers(rates: pl.LazyFrame) -> int:
+    """Rows priced over OUTLIER_FACTOR x the median of the same code and rate type: flagged, not failed."""
+    key = ["billing_code_type", "billing_code", "negotiated_type"]
+    medians = rates.group_by(key).agg(pl.col("negotiated_rate").median().alias("_median"))
+    flagged = rates.select(*key, "negotiated_rate").join(medians, on=key, how="left").filter(
+        pl.col("negotiated_rate") > pl.col("_median") * OUTLIER_FACTOR)
+    return int(flagged.select(pl.len()).collect().item())
+
+
+def referential_integrity(rates: pl.LazyFrame, providers: pl.LazyFrame, organizations: pl.LazyFrame) -> Score:
+    """Rates -> provider groups -> organizations: every reference resolves."""
+    groups = providers.select("provider_group_uuid").unique()
+    orgs = organizations.select("organization_uuid").unique()
+    counts = {
+        "rates_without_group": rates.select("provider_group_uuid").join(groups, on="provider_group_uuid", how="anti"),
+        "rates_without_organization": rates.select("organization_uuid").join(orgs, on="organization_uuid", how="anti"),
+        "providers_without_organization": providers.select("organization_uuid").join(orgs, on="organization_uuid",
+                                                                                     how="anti"),
+    }
+    found = {name: int(frame.select(pl.len()).collect().item()) for name, frame in counts.items()}
+    rows = int(rates.select(pl.len()).collect().item())
+    return Score(1.0 if not any(found.values()) else 0.0, rows, found)
+
+
+def uniqueness(rates: pl.LazyFrame) -> Score:
+    got = rates.select(pl.len().alias("rows"), pl.col("rate_uuid").n_unique().alias("unique")).collect().row(0, named=True)
+    duplicates = got["rows"] - got["unique"]
+    return Score(got["unique"] / got["rows"] if got["rows"] else 1.0, got["rows"], {"duplicate_rate_uuids": duplicates})
+
+
+def volume_change(rows: int, previous_rows: int | None, max_change: float) -> Score:
+    """Month-over-month change of a payer's row count; score 1 when within +/- max_change."""
+    if not previous_rows:
+        return Score(1.0, rows, {"previous_rows": previous_rows, "change": None, "max_change": max_change})
+    change = rows / previous_rows - 1
+    return Score(1.0 if abs(change) <= max_change else 0.0, rows,
+                 {"previous_rows": previous_rows, "change": round(change, 4), "max_change": max_change})
 
 
 def reconciliation(file_stats: pl.DataFrame, rates: pl.LazyFrame, rejects: pl.LazyFrame) -> Score:

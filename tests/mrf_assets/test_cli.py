@@ -46,6 +46,6 @@ def test_materialize_prints_a_summary(tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     lines = {line.split()[0]: line for line in done.stdout.splitlines() if line.startswith("cms-")}
     assert set(lines) == {"cms-v1", "cms-v2"}
-    assert "completeness=pass accuracy=pass reconciliation=pass" in lines["cms-v1"]
+    assert "completeness=pass accuracy=pass reconciliation=pass referential_integrity=pass" in lines["cms-v1"]
     assert lines["cms-v1"].split()[1:6] == ["2", "6", "24", "3", "22"]
     assert (home / "storage").exists()  # the runs are recorded in the SQLite instance the UI reads

@@ -14,7 +14,7 @@ from mrf_assets.definitions import INGEST_JOB, build_defs
 from tests.conftest import REPO
 
 ASSETS = {"payer_toc", "mrf_file_list", "normalized_rates", "organizations", "providers"}
-CHECKS = {"completeness", "accuracy", "reconciliation"}
+CHECKS = {"completeness", "accuracy", "reconciliation", "referential_integrity", "rate_uuid_unique", "volume_change"}
 
 
 def test_workspace_loads_as_the_ui_does():
@@ -25,9 +25,8 @@ def test_workspace_loads_as_the_ui_does():
             location = request.get_code_location("mrf")
             repo = location.get_repository("__repository__")
             assert {n.asset_key.to_user_string() for n in repo.get_asset_node_snaps()} == ASSETS
-            checks = {c.key for c in repo.get_asset_check_node_snaps()}
-            assert {c.name for c in checks} == CHECKS
-            assert {c.asset_key.to_user_string() for c in checks} == {"normalized_rates"}
+            checks = {(c.key.asset_key.to_user_string(), c.key.name) for c in repo.get_asset_check_node_snaps()}
+            assert checks == {("normalized_rates", name) for name in CHECKS} | {("payer_toc", "toc_freshness")}
             node = repo.get_asset_node_snap(dg.AssetKey("payer_toc"))
             assert node.partitions is not None
 
@@ -44,7 +43,7 @@ def test_partitions_come_from_the_registry():
     defs = build_defs()
     partitions = defs.resolve_job_def(INGEST_JOB).partitions_def
     payers = {key.keys_by_dimension["payer"] for key in partitions.get_partition_keys()}
-    assert payers == {"cms-v1", "cms-v2", "real-2022"}
+    assert {"cms-v1", "cms-v2", "real-2022", "anthem", "florida-blue"} <= payers
     months = sorted({key.keys_by_dimension["month"] for key in partitions.get_partition_keys()})
     assert months[0] == "2022-07-01"
     assert months[-1] == __import__("datetime").date.today().strftime("%Y-%m-01")  # current month is live

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import textwrap
 from collections import Counter
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from tests.conftest import DEMO
 from tests.support import reference
 from tests.support.dagster_runs import check_results, materialize, run_log
 from tests.support.lake_rows import rate_tuples, table
+from tests.support.registries import sloppy_in_network, toc_listing, write_registry
 
 CMS_V1_REMOTE = {"https://www.cms.gov/some_provider_group.json": json.loads((DEMO / "cms-v1" / "provider-reference.json").read_text())}
 
@@ -41,7 +41,8 @@ def test_demo_payer_through_dagster(tmp_path, instance, payer, folder):
     result = materialize(instance, DEFAULT_REGISTRY, lake_url, payer)
     assert result.success
     checks = check_results(result)
-    assert set(checks) == {"completeness", "accuracy", "reconciliation"}
+    assert set(checks) == {"completeness", "accuracy", "reconciliation", "referential_integrity",
+                           "rate_uuid_unique", "volume_change"}
     assert all(c.passed for c in checks.values()), {k: c.metadata for k, c in checks.items()}
     materialized = {m.asset_key.to_user_string() for m in result.get_asset_materialization_events() and
                     [e.event_specific_data.materialization for e in result.get_asset_materialization_events()]}
@@ -84,26 +85,6 @@ def test_real_payer_exact_counts(tmp_path, instance):
     assert on_disk.item() == 69069
 
 
-def _registry(tmp_path: Path, slug: str, toc_url: str, extra: str = "") -> Path:
-    path = tmp_path / "payers.yaml"
-    path.write_text(textwrap.dedent(f"""
-        payers:
-          - slug: {slug}
-            discovery: {{strategy: dated, url: "{toc_url}"}}
-        """) + extra)
-    return path
-
-
-def _toc(*locations: str) -> bytes:
-    return json.dumps({
-        "reporting_entity_name": "Broken Health", "reporting_entity_type": "health insurance issuer",
-        "reporting_structure": [{
-            "reporting_plans": [{"plan_name": "p", "plan_id_type": "ein", "plan_id": "111111111", "plan_market_type": "group"}],
-            "in_network_files": [{"description": loc, "location": loc} for loc in locations],
-        }],
-    }).encode()
-
-
 def test_bad_files_fail_alone_and_reconciliation_reports_them(tmp_path, instance, payer_web):
     good = (DEMO / "real-2022" / "uhc-ny_2022-09-01_Empire_CSP-927-A351_in-network-rates.json.gz").read_bytes()
     text = gzip.decompress(good)
@@ -113,9 +94,10 @@ def test_bad_files_fail_alone_and_reconciliation_reports_them(tmp_path, instance
     cut = text.index(b'"negotiated_prices":[', len(text) // 2) + len(b'"negotiated_prices":[')
     broken = text[:cut] + b"," + text[cut:]  # a stray comma half-way through in_network
     payer_web.add("/mrf/invalid.json", broken)
-    payer_web.add("/toc.json", _toc("mrf/good.json.gz", "mrf/truncated.json.gz", "mrf/html.json.gz", "mrf/invalid.json"))
+    payer_web.add("/toc.json", toc_listing("mrf/good.json.gz", "mrf/truncated.json.gz", "mrf/html.json.gz",
+                                           "mrf/invalid.json"))
     lake_url = str(tmp_path / "lake")
-    result = materialize(instance, _registry(tmp_path, "broken", payer_web.url("/toc.json")), lake_url, "broken")
+    result = materialize(instance, write_registry(tmp_path, "broken", payer_web.url("/toc.json")), lake_url, "broken")
 
     assert not result.success  # the blocking reconciliation check fails the run
     checks = check_results(result)
@@ -140,17 +122,10 @@ def test_bad_files_fail_alone_and_reconciliation_reports_them(tmp_path, instance
 
 
 def test_accuracy_and_completeness_checks_fail_on_bad_data(tmp_path, instance, payer_web):
-    doc = json.loads((DEMO / "cms-v2" / "in-network-rates-multiple-plans-sample.json").read_text())
-    for item in doc["in_network"]:
-        for key in ("name", "description", "billing_code_type_version"):
-            item.pop(key)
-        for rate in item["negotiated_rates"]:
-            for price in rate["negotiated_prices"]:
-                price.pop("expiration_date")
-                price["negotiated_type"] = "whatever"
-    payer_web.add("/bad.json", json.dumps(doc).encode())
-    payer_web.add("/toc.json", _toc("bad.json"))
-    result = materialize(instance, _registry(tmp_path, "sloppy", payer_web.url("/toc.json")), str(tmp_path / "lake"), "sloppy")
+    payer_web.add("/bad.json", sloppy_in_network())
+    payer_web.add("/toc.json", toc_listing("bad.json"))
+    result = materialize(instance, write_registry(tmp_path, "sloppy", payer_web.url("/toc.json")), str(tmp_path / "lake"),
+                         "sloppy")
     assert not result.success
     checks = check_results(result)
     assert not checks["completeness"].passed and checks["completeness"].metadata["score"].value < 0.8

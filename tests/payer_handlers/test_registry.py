@@ -33,10 +33,15 @@ GOOD = """
 """
 
 
-def test_demo_registry_loads():
+def test_shipped_registry_loads():
     payers = load_registry(DEFAULT_REGISTRY)
-    assert list(payers) == ["cms-v1", "cms-v2", "real-2022"]
-    assert all(p.enabled for p in payers.values())
+    assert [slug for slug, p in payers.items() if p.enabled] == ["cms-v1", "cms-v2", "real-2022"]
+    real = {slug: p for slug, p in payers.items() if not p.enabled}
+    assert {"anthem", "uhc", "cigna", "aetna", "hmsa", "bcbs-nc", "hcsc-il", "florida-blue", "health-alliance",
+            "amerihealth-caritas", "select-health", "priority-health", "bcbs-sc", "bcbs-mn"} == set(real)
+    assert {p.discovery.strategy for p in real.values()} == {"dated", "poll", "listing", "fixed"}
+    assert real["aetna"].posting_day == 5 and real["hmsa"].shims == {"reporting_plans_object": True}
+    assert real["bcbs-mn"].proxy and "Mozilla" in real["bcbs-sc"].headers["User-Agent"]
 
 
 def test_fields_and_url_resolution(tmp_path):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from mrf_assets.tic import quality
+from mrf_assets.tic import quality, rules
 from mrf_assets.tic.tables import ORGANIZATIONS, PROVIDERS, RATES
 
 
@@ -23,7 +23,7 @@ def frame(schema, rows: list[dict]) -> pl.LazyFrame:
     (0, False), (None, False),
 ])
 def test_npi_check_digit(npi, ok):
-    got = pl.DataFrame({"n": [npi]}, schema={"n": pl.Int64}).select(quality.npi_valid(pl.col("n")))
+    got = pl.DataFrame({"n": [npi]}, schema={"n": pl.Int64}).select(rules.npi_valid(pl.col("n")))
     assert got.item() is ok
 
 
@@ -39,7 +39,7 @@ def test_npi_check_digit(npi, ok):
     ("CPT", "29888 AND 29882", False), ("NOT-A-TYPE", "27447", False),
 ])
 def test_billing_code_format(code_type, code, ok):
-    got = pl.DataFrame({"billing_code": [code], "billing_code_type": [code_type]}).select(quality._billing_code_ok())
+    got = pl.DataFrame({"billing_code": [code], "billing_code_type": [code_type]}).select(rules.billing_code_ok())
     assert got.item() is ok
 
 
@@ -64,7 +64,7 @@ def test_accuracy_moves_with_injected_faults():
     faulty = quality.accuracy(*_rates(7, 3))
     assert faulty.score == pytest.approx(0.7)
     failures = faulty.details["rule_failures"]
-    assert list(failures) == list(quality.RULES)
+    assert list(failures) == list(rules.RULES)
     assert failures["npi_check_digit"] == failures["rate_positive"] == failures["expiration_date_valid"] == 3
     assert failures["negotiated_type_enum"] == 3 and failures["tin_format"] == 0
     # waiving a rule only stops that rule from failing rows; its count is still reported
