@@ -11,9 +11,11 @@ import socket
 import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import NamedTuple
 from urllib.parse import urlsplit
+
+from tests.support.loopback import LoopbackServer
 
 
 @dataclass
@@ -65,7 +67,7 @@ def _html(status: int, text: str) -> Route:
     return Route(f"<html><body>{text}</body></html>".encode(), status, {"Content-Type": "text/html"})
 
 
-class PayerWeb:
+class PayerWeb(LoopbackServer):
     def __init__(self) -> None:
         self.routes: dict[str, Route] = {}
         self.requests: list[tuple[str, dict[str, str]]] = []
@@ -104,9 +106,7 @@ class PayerWeb:
             def log_message(self, *args) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},
-                                       daemon=True)
+        super().__init__(Handler)
 
     def _plan(self, path: str, request, head: bool) -> tuple[int, dict[str, str], bytes, int | None]:
         """(status, headers, body, bytes to send before cutting the connection or None)."""
@@ -150,10 +150,6 @@ class PayerWeb:
                     self.routes[path] = route.then
             return status, extra, body, cut
 
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
-
     def url(self, path: str) -> str:
         return self.base_url + path
 
@@ -168,14 +164,6 @@ class PayerWeb:
 
     def gets(self, path: str) -> list[Exchange]:
         return [e for e in self.exchanges if e.method == "GET" and e.path.split("?", 1)[0] == path]
-
-    def __enter__(self) -> "PayerWeb":
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 def _byte_range(value: str, size: int) -> tuple[int, int] | str | None:
@@ -197,7 +185,7 @@ _HOP_BY_HOP = {"connection", "proxy-connection", "keep-alive", "proxy-authorizat
                "te", "trailer", "transfer-encoding", "upgrade"}
 
 
-class ForwardProxy:
+class ForwardProxy(LoopbackServer):
     """A loopback forward proxy for plain http that relays requests (streaming, so a dropped upstream
     body is dropped downstream too) and records (method, target, headers). CONNECT, which https goes
     through, is recorded and refused: there is no TLS server on loopback to tunnel to."""
@@ -246,18 +234,8 @@ class ForwardProxy:
             def log_message(self, *args) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},
-                                       daemon=True)
+        super().__init__(Handler)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def __enter__(self) -> "ForwardProxy":
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        return self.base_url
