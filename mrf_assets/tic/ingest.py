@@ -8,6 +8,7 @@ invalid JSON, zip bomb, ...) has its parts discarded, is recorded as failed in `
 
 from __future__ import annotations
 
+import json
 import logging
 import tempfile
 import time
@@ -17,6 +18,8 @@ from pathlib import Path
 import ijson
 import pyarrow as pa
 
+from mrf_assets.tic.fast.scan import ScanError
+from mrf_assets.tic.fast.stream import FastFile
 from mrf_assets.tic.http import HttpClient
 from mrf_assets.tic.ids import file_id as make_file_id
 from mrf_assets.tic.ids import redact_url
@@ -27,15 +30,22 @@ from mrf_assets.tic.sources import SourceError, fetch, open_json
 from mrf_assets.tic.tables import FILE_STATS, TABLES
 
 # Everything a broken payer file can raise while it streams; anything else is a bug and propagates.
-FILE_ERRORS = (SourceError, ijson.JSONError, ijson.IncompleteJSONError, UnicodeDecodeError, OSError, EOFError)
+FILE_ERRORS = (SourceError, ScanError, ijson.JSONError, ijson.IncompleteJSONError, json.JSONDecodeError,
+               UnicodeDecodeError, OSError, EOFError)
+PARSERS = ("fast", "reference")
 STAT_COUNTS = ("items", "items_rejected", "prices", "expected_rows", "rows", "rows_rejected",
-               "rows_filtered", "provider_groups", "remote_references", "remote_references_failed")
+               "rows_filtered", "provider_groups", "remote_references", "remote_references_failed",
+               "items_fallback", "items_giant")
 
 
 class PartitionIngest:
     def __init__(self, lake: Lake, payer: str, month: str, run_id: str, http: HttpClient,
-                 resolve: Callable[[str], str] = lambda url: url, log=logging.getLogger(__name__)):
+                 resolve: Callable[[str], str] = lambda url: url, log=logging.getLogger(__name__),
+                 parser: str = "fast"):
+        if parser not in PARSERS:
+            raise ValueError(f"parser {parser!r}: expected one of {PARSERS}")
         self.payer, self.month, self.http, self.resolve, self.log = payer, month, http, resolve, log
+        self.parser = parser
         self.writers: dict[str, PartitionWriter] = {
             name: lake.writer(name, month, payer, run_id, schema) for name, schema in TABLES.items()
         }
@@ -84,45 +94,77 @@ class PartitionIngest:
         return stat
 
     def _stream(self, url: str, fid: str, path: Path, stat: dict) -> Normalizer:
-        holder: list[Normalizer] = []
-        with open_json(path) as stream:
-            stat["container"] = stream.container
-            pending: list[dict] = []
-            preamble = scan_preamble(stream, pending.append)
-        header = preamble.header
-        ctx = FileContext(self.payer, self.month, fid, text(header.get("version")),
-                          text(header.get("last_updated_on")))
-        normalizer = Normalizer(ctx, self._fetch_remote, self.seen_groups, self.seen_orgs)
-        holder.append(normalizer)
-        stat.update(schema_version=ctx.schema_version, last_updated_on=ctx.last_updated_on)
-        for ref in pending:
-            normalizer.add_reference(ref)
-        if not preamble.references_read:
-            with open_json(path) as stream:
-                for ref in iter_references(stream):
-                    normalizer.add_reference(ref)
-        parts = {name: self.writers[name].open_part(fid, source=stat["url"])
-                 for name in ("rates", "providers", "organizations", "rejects")}
+        stat["parser"] = self.parser
+        parts = self._open_parts(fid, stat)
         try:
-            with open_json(path) as stream:
-                for index, item in enumerate(iter_items(stream)):
-                    normalizer.add_item(item, index)
-                    if len(normalizer.rates) >= BATCH_ROWS or len(normalizer.rejects) >= BATCH_ROWS:
-                        self._flush(normalizer, parts)
-                stat["json_bytes"] = stream.bytes_read
-            self._flush(normalizer, parts)
+            if self.parser == "fast":
+                normalizer = self._stream_fast(fid, path, stat, parts)
+            else:
+                normalizer = self._stream_reference(fid, path, stat, parts)
         finally:
             for part in parts.values():
                 part.close()
         stat.update({k: normalizer.counts.get(k, 0) for k in STAT_COUNTS})
         return normalizer
 
+    def _open_parts(self, fid: str, stat: dict) -> dict:
+        return {name: self.writers[name].open_part(fid, source=stat["url"])
+                for name in ("rates", "providers", "organizations", "rejects")}
+
+    def _normalizer(self, fid: str, header: dict, stat: dict) -> Normalizer:
+        ctx = FileContext(self.payer, self.month, fid, text(header.get("version")), text(header.get("last_updated_on")))
+        stat.update(schema_version=ctx.schema_version, last_updated_on=ctx.last_updated_on)
+        return Normalizer(ctx, self._fetch_remote, self.seen_groups, self.seen_orgs)
+
+    def _stream_fast(self, fid: str, path: Path, stat: dict, parts: dict) -> Normalizer:
+        def flush(rates=None, discard: bool = False) -> None:
+            if discard:  # a second pass starts over: drop what the first one wrote
+                for part in parts.values():
+                    part.close()
+                for writer in self.writers.values():
+                    writer.discard(fid)
+                parts.update(self._open_parts(fid, stat))
+                return
+            self._flush(fast.norm, parts, rates)
+
+        fast = FastFile(path, lambda header: self._normalizer(fid, header, stat), flush, stat)
+        normalizer = fast.run()
+        flush()
+        stat["schema_version"], stat["last_updated_on"] = normalizer.ctx.schema_version, normalizer.ctx.last_updated_on
+        return normalizer
+
+    def _stream_reference(self, fid: str, path: Path, stat: dict, parts: dict) -> Normalizer:
+        with open_json(path) as stream:
+            stat["container"] = stream.container
+            pending: list[dict] = []
+            preamble = scan_preamble(stream, pending.append)
+        normalizer = self._normalizer(fid, preamble.header, stat)
+        for ref in pending:
+            normalizer.add_reference(ref)
+        if not preamble.references_read:
+            with open_json(path) as stream:
+                for ref in iter_references(stream):
+                    normalizer.add_reference(ref)
+        with open_json(path) as stream:
+            for index, item in enumerate(iter_items(stream)):
+                normalizer.add_item(item, index)
+                if len(normalizer.rates) >= BATCH_ROWS or len(normalizer.rejects) >= BATCH_ROWS:
+                    self._flush(normalizer, parts)
+            stat["json_bytes"] = stream.bytes_read
+        self._flush(normalizer, parts)
+        return normalizer
+
     @staticmethod
-    def _flush(normalizer: Normalizer, parts: dict) -> None:
+    def _flush(normalizer: Normalizer, parts: dict, rates: pa.Table | None = None) -> None:
         parts["rates"].write(normalizer.rates.take())
+        if rates is not None:
+            parts["rates"].write(rates)
         parts["providers"].write(normalizer.providers.take())
         parts["organizations"].write(normalizer.orgs.take())
         parts["rejects"].write(normalizer.rejects.take())
+        for table in normalizer.reject_tables:
+            parts["rejects"].write(table)
+        normalizer.reject_tables.clear()
 
     def _fetch_remote(self, location: str) -> list[dict]:
         """Provider groups of a remote provider-reference file, fetched once per URL."""
@@ -152,7 +194,7 @@ class PartitionIngest:
 def _describe(exc: BaseException) -> str:
     if isinstance(exc, SourceError):
         return str(exc)
-    if isinstance(exc, (ijson.JSONError, ijson.IncompleteJSONError)):
+    if isinstance(exc, (ijson.JSONError, ijson.IncompleteJSONError, ScanError, json.JSONDecodeError)):
         return f"invalid JSON: {exc}"
     if isinstance(exc, UnicodeDecodeError):
         return f"invalid UTF-8 text: {exc}"

@@ -16,7 +16,7 @@ from decimal import Decimal
 
 import pyarrow as pa
 
-from mrf_assets.tic.ids import redact_url, stable_uuid
+from mrf_assets.tic.ids import rate_uuids, redact_url, stable_uuid
 from mrf_assets.tic.tables import ORGANIZATIONS, PROVIDERS, RATES, REJECTS
 
 BATCH_ROWS = 50_000
@@ -103,22 +103,29 @@ def record_json(record, limit: int = 2000) -> str:
 
 
 class Columns:
-    """Column lists for one table, flushed to Arrow in batches."""
+    """Column lists for one table, flushed to Arrow in batches. A `rate_uuid` column is computed at
+    flush time, a whole batch at once (ids.rate_uuids)."""
 
     def __init__(self, schema: pa.Schema):
         self.schema = schema
-        self.cols: dict[str, list] = {name: [] for name in schema.names}
+        self.computed = "rate_uuid" in schema.names
+        self.cols: dict[str, list] = {name: [] for name in schema.names if name != "rate_uuid"}
 
     def __len__(self) -> int:
-        return len(self.cols[self.schema.names[0]])
+        return len(next(iter(self.cols.values())))
 
     def append(self, **row) -> None:
         for name, values in self.cols.items():
             values.append(row.get(name))
 
     def take(self) -> pa.Table:
-        table = pa.Table.from_pydict(self.cols, schema=self.schema)
-        self.cols = {name: [] for name in self.schema.names}
+        if not self.computed:
+            table = pa.Table.from_pydict(self.cols, schema=self.schema)
+        else:
+            rest = pa.schema([f for f in self.schema if f.name != "rate_uuid"])
+            table = pa.Table.from_pydict(self.cols, schema=rest)
+            table = table.add_column(0, self.schema.field("rate_uuid"), rate_uuids(table)).select(self.schema.names)
+        self.cols = {name: [] for name in self.cols}
         return table
 
 
@@ -137,6 +144,7 @@ class Normalizer:
         self.counts: Counter = Counter()
         self.rates, self.providers = Columns(RATES), Columns(PROVIDERS)
         self.orgs, self.rejects = Columns(ORGANIZATIONS), Columns(REJECTS)
+        self.reject_tables: list[pa.Table] = []  # rejects built column-wise (fast path)
 
     # provider groups -------------------------------------------------------------------------
     def _group(self, group, networks: list[str], reference_id: str | None) -> Target:
@@ -192,7 +200,7 @@ class Normalizer:
         self.references[key] = [self._group(g, networks, key) for g in groups]
 
     def _targets(self, rate: dict) -> list[Target]:
-        if "provider_groups" in rate:
+        if rate.get("provider_groups") is not None:  # a null counts as absent (as in the Arrow path)
             groups = rate["provider_groups"]
             if not isinstance(groups, list) or not groups:
                 return [Target(None, None, None, "negotiated rate has an empty provider_groups list")]
@@ -208,16 +216,18 @@ class Normalizer:
         return targets
 
     # items -----------------------------------------------------------------------------------
-    def add_item(self, item, index: int) -> None:
+    def add_item(self, item, index: int, rates=None) -> None:
+        """One in-network item. `rates` may stream the item's negotiated_rates (a giant item read rate
+        by rate) while `item` carries its other fields."""
         self.counts["items"] += 1
         where = f"in_network[{index}]"
         try:
-            fields = self._item_fields(item)
+            fields = self._item_fields(item if rates is None else {**item, "negotiated_rates": []})
         except Rejected as exc:
             self.counts["items_rejected"] += 1
             self._reject(where, "item", str(exc), 0, item)
             return
-        for r, rate in enumerate(item["negotiated_rates"]):
+        for r, rate in enumerate(item["negotiated_rates"] if rates is None else rates):
             rate_where = f"{where}.negotiated_rates[{r}]"
             prices = rate.get("negotiated_prices") if isinstance(rate, dict) else None
             if not isinstance(prices, list) or not prices:
@@ -256,15 +266,8 @@ class Normalizer:
             if target.failure:
                 self._reject(where, "price", target.failure, 1, price)
                 continue
-            rate_uuid = stable_uuid(
-                self.ctx.payer, self.ctx.file_id, fields["billing_code_type"], fields["billing_code_type_version"],
-                fields["billing_code"], fields["negotiation_arrangement"], fields["severity_of_illness"],
-                values["negotiated_type"], rate, values["expiration_date"], values["billing_class"],
-                values["setting"], service and "|".join(service), modifiers and "|".join(modifiers),
-                values["additional_information"], target.group_uuid,
-            )
             self.rates.append(
-                rate_uuid=rate_uuid, payer=self.ctx.payer, month=self.ctx.month, file_id=self.ctx.file_id,
+                payer=self.ctx.payer, month=self.ctx.month, file_id=self.ctx.file_id,
                 **fields, **values, negotiated_rate=rate, service_code=service, billing_code_modifier=modifiers,
                 provider_group_id=target.reference_id, provider_group_uuid=target.group_uuid,
                 organization_uuid=target.org_uuid, last_updated_on=self.ctx.last_updated_on,

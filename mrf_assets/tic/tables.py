@@ -8,7 +8,7 @@ _str = pa.string()
 _strs = pa.list_(pa.string())
 
 RATES = pa.schema([
-    ("rate_uuid", _str), ("payer", _str), ("month", _str), ("file_id", _str),
+    ("rate_uuid", pa.uuid()), ("payer", _str), ("month", _str), ("file_id", _str),
     ("billing_code", _str), ("billing_code_type", _str), ("billing_code_type_version", _str),
     ("negotiation_arrangement", _str), ("name", _str), ("description", _str),
     ("severity_of_illness", _str),
@@ -41,7 +41,8 @@ FILE_STATS = pa.schema([
     ("rows_filtered", pa.int64()), ("provider_groups", pa.int64()),
     ("remote_references", pa.int64()), ("remote_references_failed", pa.int64()),
     ("seconds", pa.float64()), ("mb_per_s", pa.float64()), ("schema_version", _str),
-    ("last_updated_on", _str),
+    ("last_updated_on", _str), ("parser", _str), ("items_fallback", pa.int64()), ("items_giant", pa.int64()),
+    ("passes", pa.int64()), ("fallback_reason", _str),
 ])
 
 TABLES = {

@@ -1,0 +1,162 @@
+"""Flatten decoded items (Arrow) into `rates` rows and `rejects`, with exactly the reference path's
+rules (normalize.Normalizer): the same rows, ids, reasons and counts, computed column-wise.
+
+Provider groups are resolved through the Normalizer itself (once per distinct group), so organizations,
+providers, remote references and the partition-wide dedup stay one piece of code.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+import pyarrow as pa
+
+from mrf_assets.tic import ids
+from mrf_assets.tic.normalize import Normalizer
+from mrf_assets.tic.tables import RATES, REJECTS
+
+ITEM_FIELDS = ("billing_code_type", "billing_code_type_version", "billing_code", "negotiation_arrangement",
+               "severity_of_illness")
+PRICE_FIELDS = ("negotiated_type", "negotiated_rate", "expiration_date", "billing_class", "setting",
+                "service_code", "billing_code_modifier", "additional_information")
+_TARGET = {"rate_id": pl.UInt32, "group_uuid": pl.String, "org_uuid": pl.String, "ref_id": pl.String,
+           "failure": pl.String}
+
+
+def reference_table(norm: Normalizer) -> pl.DataFrame:
+    """The file's provider references as rows (ref_key, group, organization, failure), in order."""
+    rows = [{"ref_key": key, "group_uuid": t.group_uuid, "org_uuid": t.org_uuid, "failure": t.failure}
+            for key, targets in norm.references.items() for t in targets]
+    schema = {"ref_key": pl.String, "group_uuid": pl.String, "org_uuid": pl.String, "failure": pl.String}
+    return pl.DataFrame(rows, schema=schema).with_row_index("seq")
+
+
+def _rejects(norm: Normalizer, frame: pl.DataFrame, level: str, record: str = "{}") -> None:
+    if frame.height == 0:
+        return
+    ctx = norm.ctx
+    table = frame.select(
+        pl.lit(ctx.payer).alias("payer"), pl.lit(ctx.month).alias("month"), pl.lit(ctx.file_id).alias("file_id"),
+        "position", pl.lit(level).alias("level"), "reason", pl.col("rows").cast(pl.Int64),
+        pl.lit(record).alias("record"),
+    ).to_arrow().cast(REJECTS)
+    norm.reject_tables.append(table)
+    norm.counts["rows_rejected"] += int(frame["rows"].sum())
+
+
+def _position(*parts: tuple[str, str]) -> pl.Expr:
+    """in_network[i].negotiated_rates[r]...: where a record sits in the file."""
+    pieces = []
+    for i, (name, column) in enumerate(parts):
+        pieces += [pl.lit(("." if i else "") + name + "["), pl.col(column).cast(pl.String), pl.lit("]")]
+    return pl.concat_str(pieces)
+
+
+def _inline_targets(norm: Normalizer, rates: pl.DataFrame) -> pl.DataFrame:
+    inline = rates.filter(pl.col("provider_groups").is_not_null())
+    empty = inline.filter(pl.col("provider_groups").list.len() == 0).select(
+        "rate_id", pl.lit("negotiated rate has an empty provider_groups list").alias("failure"))
+    groups = (inline.filter(pl.col("provider_groups").list.len() > 0).select("rate_id", "provider_groups")
+              .explode("provider_groups").unnest("provider_groups"))
+    if groups.height:
+        key = pl.concat_str([pl.col("tin").struct.field(f).fill_null("\x00") for f in ("type", "value", "business_name")]
+                            + [pl.col("npi").list.eval(pl.element().cast(pl.String)).list.join(",").fill_null("\x00")],
+                           separator="\x1f")
+        groups = groups.with_columns(key.alias("key"))
+        resolved = []
+        for row in groups.unique("key", maintain_order=True).iter_rows(named=True):
+            group = {"npi": row["npi"], "tin": row["tin"]} if row["tin"] is not None else {"npi": row["npi"]}
+            target = norm._group(group, [], None)
+            resolved.append((row["key"], target.group_uuid, target.org_uuid, target.failure))
+        lookup = pl.DataFrame(resolved, schema={"key": pl.String, "group_uuid": pl.String, "org_uuid": pl.String,
+                                                "failure": pl.String}, orient="row")
+        groups = groups.join(lookup, on="key", how="left").select("rate_id", "group_uuid", "org_uuid", "failure")
+    else:
+        groups = pl.DataFrame(schema={k: v for k, v in _TARGET.items() if k != "ref_id"})
+    return pl.concat([groups.with_columns(pl.lit(None, pl.String).alias("ref_id")),
+                      empty.with_columns(*[pl.lit(None, pl.String).alias(c) for c in ("group_uuid", "org_uuid", "ref_id")])],
+                     how="diagonal").select(list(_TARGET)).cast(_TARGET)
+
+
+def _reference_targets(rates: pl.DataFrame, references: pl.DataFrame) -> pl.DataFrame:
+    refd = rates.filter(pl.col("provider_groups").is_null())
+    has = pl.col("provider_references").is_not_null() & (pl.col("provider_references").list.len() > 0)
+    neither = refd.filter(~has).select(
+        "rate_id", pl.lit("negotiated rate has neither provider_groups nor provider_references").alias("failure"))
+    ids_ = (refd.filter(has).select("rate_id", "provider_references").explode("provider_references")
+            .with_row_index("order").with_columns(pl.col("provider_references").cast(pl.String).alias("ref_key")))
+    undefined = pl.concat_str(pl.lit("provider reference "), pl.col("ref_key"), pl.lit(" is not defined in the file"))
+    found = (ids_.join(references, on="ref_key", how="left").sort("order", "seq", nulls_last=True)
+             .with_columns(pl.when(pl.col("seq").is_null()).then(undefined).otherwise(pl.col("failure")).alias("failure")))
+    found = found.select("rate_id", "group_uuid", "org_uuid", pl.col("ref_key").alias("ref_id"), "failure")
+    return pl.concat([found, neither], how="diagonal").select(list(_TARGET)).cast(_TARGET)
+
+
+def flatten(items: pa.Table, first: int, norm: Normalizer, references: pl.DataFrame) -> pa.Table:
+    """Rates rows of a batch of decoded items whose first item is in_network[first]."""
+    ctx = norm.ctx
+    df = pl.from_arrow(items).with_row_index("item", offset=first)
+    norm.counts["items"] += df.height
+    blank = lambda c: pl.col(c).fill_null("") == ""  # noqa: E731
+    reason = (pl.when(blank("billing_code") & blank("billing_code_type"))
+              .then(pl.lit("in-network item has no billing_code or billing_code_type"))
+              .when(blank("billing_code")).then(pl.lit("in-network item has no billing_code"))
+              .when(blank("billing_code_type")).then(pl.lit("in-network item has no billing_code_type"))
+              .when(pl.col("negotiated_rates").is_null()).then(pl.lit("in-network item has no negotiated_rates list")))
+    df = df.with_columns(reason.alias("reason"))
+    bad = df.filter(pl.col("reason").is_not_null())
+    norm.counts["items_rejected"] += bad.height
+    _rejects(norm, bad.select(_position(("in_network", "item")).alias("position"), "reason", pl.lit(0).alias("rows")), "item")
+    good = df.filter(pl.col("reason").is_null()).drop("reason").with_row_index("item_pos")
+
+    rates = (good.filter(pl.col("negotiated_rates").list.len() > 0).select("item", "item_pos", "negotiated_rates")
+             .explode("negotiated_rates").with_columns(pl.int_range(pl.len()).over("item").alias("r"))
+             .unnest("negotiated_rates").with_row_index("rate_id"))
+    no_prices = pl.col("negotiated_prices").is_null() | (pl.col("negotiated_prices").list.len() == 0)
+    _rejects(norm, rates.filter(no_prices).select(
+        _position(("in_network", "item"), ("negotiated_rates", "r")).alias("position"),
+        pl.lit("negotiated rate has no negotiated_prices list").alias("reason"), pl.lit(0).alias("rows")), "rate")
+    rates = rates.filter(~no_prices)
+    targets = pl.concat([_inline_targets(norm, rates), _reference_targets(rates, references)])
+    fanout = targets.group_by("rate_id").len("targets")
+
+    prices = (rates.select("rate_id", "item", "item_pos", "r", "negotiated_prices").explode("negotiated_prices")
+              .with_columns(pl.int_range(pl.len()).over("rate_id").alias("p"),
+                            pl.col("negotiated_prices").is_null().alias("price_null"))
+              .unnest("negotiated_prices").join(fanout, on="rate_id", how="left")
+              .with_columns(pl.col("targets").fill_null(0)).with_row_index("price_pos"))
+    norm.counts["prices"] += prices.height
+    norm.counts["expected_rows"] += int(prices["targets"].sum() or 0)
+    position = _position(("in_network", "item"), ("negotiated_rates", "r"), ("negotiated_prices", "p"))
+    broken = prices.with_columns(
+        pl.when(pl.col("price_null")).then(pl.lit("negotiated price is not an object"))
+        .when(pl.col("negotiated_rate").is_null()).then(pl.lit("negotiated_rate is not a number: None")).alias("reason"))
+    _rejects(norm, broken.filter(pl.col("reason").is_not_null()).select(
+        position.alias("position"), "reason", pl.col("targets").alias("rows")), "price")
+    prices = broken.filter(pl.col("reason").is_null()).drop("reason").with_columns(
+        pl.col("service_code").list.eval(pl.element().str.strip_chars()).list.eval(
+            pl.when(pl.element().str.contains(r"^\d+$")).then(pl.element().str.zfill(2)).otherwise(pl.element()))
+        .list.drop_nulls(), pl.col("billing_code_modifier").list.drop_nulls(),
+    ).drop("price_pos").with_row_index("price_pos")
+
+    rows = prices.join(targets, on="rate_id", how="inner")
+    _rejects(norm, rows.filter(pl.col("failure").is_not_null()).select(
+        position.alias("position"), pl.col("failure").alias("reason"), pl.lit(1).alias("rows")), "price")
+    rows = rows.filter(pl.col("failure").is_null())
+    norm.counts["rows"] += rows.height
+    if rows.height == 0:
+        return RATES.empty_table()
+    out = rows.join(good.select("item", "name", "description", *ITEM_FIELDS), on="item", how="left").select(
+        "price_pos", pl.lit(ctx.payer).alias("payer"), pl.lit(ctx.month).alias("month"),
+        pl.lit(ctx.file_id).alias("file_id"), *ITEM_FIELDS, "name", "description", *PRICE_FIELDS,
+        pl.col("ref_id").alias("provider_group_id"), pl.col("group_uuid").alias("provider_group_uuid"),
+        pl.col("org_uuid").alias("organization_uuid"), pl.lit(ctx.last_updated_on, pl.String).alias("last_updated_on"),
+        pl.lit(ctx.schema_version, pl.String).alias("schema_version"))
+    # rate_uuid: fold item fields once per item, price fields once per price, the group once per row
+    n = good.height
+    state = ids.fold(ids.seed_state(n), [pa.array([ctx.payer] * n), pa.array([ctx.file_id] * n)]
+                     + [good[c].to_arrow() for c in ITEM_FIELDS])
+    state = ids.fold(state[:, prices["item_pos"].to_numpy()], [prices[c].to_arrow() for c in PRICE_FIELDS])
+    state = ids.fold(state[:, out["price_pos"].to_numpy()], [out["provider_group_uuid"].to_arrow()])
+    table = out.drop("price_pos").to_arrow()
+    table = table.append_column(RATES.field("rate_uuid"), ids.state_uuids(state))
+    return table.select(RATES.names).cast(RATES)

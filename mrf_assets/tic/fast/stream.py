@@ -1,0 +1,183 @@
+"""The fast path for one in-network file: bytes -> item blobs (scan) -> Arrow (decode) -> rows (flatten).
+
+It produces exactly the reference path's rows. What it cannot decode (a batch with a value the Arrow
+schema does not take, e.g. decimal provider ids or quoted numbers) goes through the reference
+Normalizer item by item, counted in `items_fallback`. A giant item (over GIANT_ITEM bytes) is read
+rate by rate from a spill file, so memory stays bounded by one negotiated rate, not the item.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import queue
+import tempfile
+import threading
+from collections.abc import Callable
+from decimal import Decimal
+from pathlib import Path
+
+import ijson
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from mrf_assets.tic.fast.decode import decode_items
+from mrf_assets.tic.fast.flatten import flatten, reference_table
+from mrf_assets.tic.fast.scan import TopLevelScanner
+from mrf_assets.tic.in_network import HEADER_KEYS
+from mrf_assets.tic.normalize import Normalizer, text
+from mrf_assets.tic.sources import SourceError, open_json
+
+BATCH_BYTES = 16 << 20
+BLOCK = 8 << 20
+GIANT_ITEM = 64 << 20
+
+
+class _NeedsReferences(Exception):
+    """Items referenced provider groups before the file's provider_references were read."""
+
+
+def _blocks(path: Path, stat: dict):
+    """Decompressed blocks, read on a separate thread so inflating overlaps scanning and decoding."""
+    out: queue.Queue = queue.Queue(maxsize=4)
+
+    def produce() -> None:
+        try:
+            with open_json(path) as stream:
+                stat["container"] = stream.container
+                while block := stream.read(BLOCK):
+                    out.put(block)
+                stat["json_bytes"] = stream.bytes_read
+            out.put(None)
+        except BaseException as exc:  # handed to the consumer, which raises it in its own thread
+            out.put(exc)
+
+    threading.Thread(target=produce, daemon=True).start()
+    while (block := out.get()) is not None:
+        if isinstance(block, BaseException):
+            raise block
+        yield block
+
+
+class FastFile:
+    def __init__(self, path: Path, make_normalizer: Callable[[dict], Normalizer], flush: Callable, stat: dict):
+        self.path, self.make_normalizer, self.flush, self.stat = path, make_normalizer, flush, stat
+        self.norm: Normalizer | None = None
+
+    def run(self) -> Normalizer:
+        try:
+            self._pass(items=True, references=True)
+        except _NeedsReferences:
+            self.norm = None  # the caller discards this file's parts; start over with references first
+            self.stat["passes"] = 2
+            self.flush(discard=True)
+            self._pass(items=False, references=True)
+            self._pass(items=True, references=False)
+        return self.norm
+
+    def _normalizer(self, header: dict) -> Normalizer:
+        if self.norm is None:
+            self.norm = self.make_normalizer(header)
+            self.norm.counts["items_fallback"] = 0
+        return self.norm
+
+    def _pass(self, items: bool, references: bool) -> None:
+        header: dict = {}
+        saw_items, refs_done, frozen = False, not references, False
+        batch: list[bytes] = []
+        size = first = index = 0
+        with tempfile.TemporaryDirectory(prefix="mrf-giant-") as spill:
+            scanner = TopLevelScanner(max_element_bytes=GIANT_ITEM, spill_dir=spill)
+            for block in _blocks(self.path, self.stat):
+                for event in scanner.feed(block):
+                    kind, key = event[0], event[1]
+                    if kind == "scalar" and key in HEADER_KEYS and not frozen:
+                        header[key] = text(json.loads(event[2], parse_float=Decimal))
+                    elif key == "provider_references" and references and kind in ("element", "big_element"):
+                        self._normalizer(header).add_reference(_load(event))
+                    elif key == "provider_references" and kind == "array_end":
+                        refs_done = True
+                    elif key == "in_network":
+                        if not frozen:  # like the reference path: header fields after in_network are ignored
+                            frozen = saw_items = True
+                            norm = self._normalizer(header)
+                            norm.ctx = dataclasses.replace(norm.ctx, schema_version=header.get("version"),
+                                                           last_updated_on=header.get("last_updated_on"))
+                        if not items or kind == "array_end":
+                            continue
+                        if kind == "big_element":
+                            self._decode(batch, first, refs_done)
+                            batch, size, first = [], 0, index + 1
+                            self._giant(event[2], index)
+                        else:
+                            batch.append(event[2])
+                            size += len(event[2])
+                            if size >= BATCH_BYTES:
+                                self._decode(batch, first, refs_done)
+                                batch, size, first = [], 0, index + 1
+                        index += 1
+            scanner.close()
+        if not saw_items:
+            raise SourceError("no in_network array: this is not an in-network rates file")
+        if items:
+            self._decode(batch, first, refs_done)
+
+    def _decode(self, batch: list[bytes], first: int, refs_done: bool) -> None:
+        if not batch:
+            return
+        norm = self.norm
+        try:
+            items = decode_items(batch)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+            self.stat.setdefault("fallback_reason", str(exc)[:300])
+            norm.counts["items_fallback"] += len(batch)
+            for offset, blob in enumerate(batch):
+                item = json.loads(blob, parse_float=Decimal)
+                if not refs_done and _uses_references(item):
+                    raise _NeedsReferences()
+                norm.add_item(item, first + offset)
+            self.flush()
+            return
+        if not refs_done and _arrow_uses_references(items):
+            raise _NeedsReferences()
+        self.flush(rates=flatten(items, first, norm, reference_table(norm)))
+
+    def _giant(self, path: str, index: int) -> None:
+        """One item too big to hold: its fields from an event scan, its rates one at a time."""
+        norm = self.norm
+        fields: dict = {}
+        with open(path, "rb") as f:
+            for prefix, event, value in ijson.parse(f):
+                if "." not in prefix and prefix and event in ("string", "number", "boolean", "null"):
+                    fields[prefix] = value
+        norm.counts["items_giant"] += 1
+
+        def rates():
+            with open(path, "rb") as f:
+                for rate in ijson.items(f, "negotiated_rates.item"):
+                    yield rate
+                    if len(norm.rates) >= 50_000:
+                        self.flush()
+
+        norm.add_item(fields, index, rates=rates())
+        self.flush()
+
+
+def _load(event: tuple):
+    if event[0] == "big_element":
+        with open(event[2], "rb") as f:
+            return json.load(f, parse_float=Decimal)
+    return json.loads(event[2], parse_float=Decimal)
+
+
+def _arrow_uses_references(items: pa.Table) -> bool:
+    rates = pc.list_flatten(items.column("negotiated_rates").combine_chunks())
+    uses = pc.and_(pc.is_null(pc.struct_field(rates, "provider_groups")),
+                   pc.greater(pc.list_value_length(pc.struct_field(rates, "provider_references")), 0))
+    return pc.any(uses).as_py() is True
+
+
+def _uses_references(item) -> bool:
+    rates = item.get("negotiated_rates") if isinstance(item, dict) else None
+    return any(isinstance(r, dict) and r.get("provider_groups") is None and r.get("provider_references")
+               for r in rates or [])
