@@ -10,7 +10,7 @@ import uuid
 
 from mrf_assets.partitions import month_payer_key
 from mrf_assets.tic.http import HttpClient
-from mrf_assets.tic.ingest import PartitionIngest
+from mrf_assets.tic.ingest import PARSERS, PartitionIngest
 from mrf_assets.tic.lake import Lake
 
 QUIET = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
@@ -28,10 +28,12 @@ def main(argv: list[str] | None = None) -> int:
     one.add_argument("--out", required=True, help="lake root to write to (folder or s3://...)")
     one.add_argument("--payer", default="adhoc")
     one.add_argument("--month", default=dt.date.today().strftime("%Y-%m"))
+    one.add_argument("--parser", choices=PARSERS, default="fast",
+                     help="fast (Arrow; falls back per batch) or reference (ijson, item by item)")
     args = parser.parse_args(argv)
     if args.command == "materialize":
         return materialize(args.month, args.payer)
-    return ingest_file(args.url, args.out, args.payer, args.month)
+    return ingest_file(args.url, args.out, args.payer, args.month, args.parser)
 
 
 def materialize(month: str, slugs: list[str] | None) -> int:
@@ -72,14 +74,14 @@ def print_summary(lake: Lake, month: str, runs: list[tuple]) -> None:
     print(f"\nfiles: {lake.base}/<table>/month={month}/payer=<slug>/ (read through _manifest.json)")
 
 
-def ingest_file(url: str, out: str, payer: str, month: str) -> int:
+def ingest_file(url: str, out: str, payer: str, month: str, parser: str = "fast") -> int:
     offline = os.environ.get("MRF_OFFLINE", "") not in ("", "0", "false")
     lake = Lake(out)
-    ingest = PartitionIngest(lake, payer, month, uuid.uuid4().hex, HttpClient(offline=offline))
+    ingest = PartitionIngest(lake, payer, month, uuid.uuid4().hex, HttpClient(offline=offline), parser=parser)
     stat = ingest.ingest(url)
     ingest.commit()
-    for key in ("status", "error", "container", "bytes", "json_bytes", "items", "prices", "rows",
-                "rows_rejected", "provider_groups", "seconds", "mb_per_s"):
+    for key in ("status", "error", "parser", "container", "bytes", "json_bytes", "items", "prices", "rows",
+                "rows_rejected", "provider_groups", "items_fallback", "items_giant", "seconds", "mb_per_s"):
         print(f"{key:>16}: {stat.get(key)}")
     print(f"{'written to':>16}: {lake.partition_dir('rates', month, payer)}")
     return 0 if stat["status"] == "ok" else 1

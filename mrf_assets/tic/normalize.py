@@ -118,6 +118,12 @@ class Columns:
         for name, values in self.cols.items():
             values.append(row.get(name))
 
+    def extend(self, varying: dict[str, list], **constant) -> None:
+        """Several rows at once: `varying` columns give one value per row, `constant` ones repeat."""
+        count = len(next(iter(varying.values())))
+        for name, values in self.cols.items():
+            values.extend(varying[name] if name in varying else [constant.get(name)] * count)
+
     def take(self) -> pa.Table:
         if not self.computed:
             table = pa.Table.from_pydict(self.cols, schema=self.schema)
@@ -168,9 +174,8 @@ class Normalizer:
             self.new_groups.add(group_uuid)
             self.counts["provider_groups"] += 1
             # An NPI that is not a number is kept as a null row so the accuracy check sees it.
-            for npi in npi_values + [None] * invalid:
-                self.providers.append(provider_group_uuid=group_uuid, npi=npi, organization_uuid=org_uuid,
-                                      network_name=networks or None)
+            self.providers.extend({"npi": npi_values + [None] * invalid}, provider_group_uuid=group_uuid,
+                                  organization_uuid=org_uuid, network_name=networks or None)
         return Target(group_uuid, org_uuid, reference_id)
 
     def add_reference(self, ref: dict) -> None:

@@ -28,7 +28,7 @@ from mrf_assets.tic.in_network import HEADER_KEYS
 from mrf_assets.tic.normalize import Normalizer, text
 from mrf_assets.tic.sources import SourceError, open_json
 
-BATCH_BYTES = 16 << 20
+BATCH_BYTES = 4 << 20  # of item JSON per Arrow batch: one batch fans out ~20x into rows
 BLOCK = 8 << 20
 GIANT_ITEM = 64 << 20
 

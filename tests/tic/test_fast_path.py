@@ -1,0 +1,136 @@
+"""The fast path (scan -> Arrow -> flatten) produces exactly the reference path's tables."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import random
+from pathlib import Path
+
+import polars as pl
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from mrf_assets.tic.fast import stream
+from mrf_assets.tic.http import HttpClient
+from mrf_assets.tic.ingest import PartitionIngest
+from mrf_assets.tic.lake import Lake
+from mrf_assets.tic.tables import TABLES
+from tests.conftest import DEMO
+
+FIXTURES = (sorted((DEMO / "cms-v1").glob("in-network-*.json")) + sorted((DEMO / "cms-v2").glob("in-network-*.json"))
+            + sorted((DEMO / "real-2022").glob("*.json.gz")))
+REMOTE = {"https://www.cms.gov/some_provider_group.json": (DEMO / "cms-v1" / "provider-reference.json").as_uri()}
+
+
+def ingest(root: Path, parser: str, *paths: Path):
+    lake = Lake(str(root))
+    resolve = lambda url: REMOTE.get(url, url)  # noqa: E731
+    run = PartitionIngest(lake, "p", "2026-11", f"run-{parser}", HttpClient(offline=True), resolve=resolve, parser=parser)
+    stats = [run.ingest(str(p)) for p in paths]
+    run.commit()
+    return lake, stats
+
+
+def tables(lake: Lake) -> dict[str, pl.DataFrame]:
+    out = {}
+    for name in ("rates", "providers", "organizations", "rejects"):
+        frame = pl.from_arrow(lake.read(name, "2026-11", "p", TABLES[name]))
+        if name == "rejects":
+            frame = frame.select("file_id", "position", "level", "reason", "rows")
+        out[name] = frame.sort(frame.columns)
+    return out
+
+
+def assert_same(tmp_path: Path, *paths: Path) -> tuple[list[dict], list[dict]]:
+    reference, ref_stats = ingest(tmp_path / "reference", "reference", *paths)
+    fast, fast_stats = ingest(tmp_path / "fast", "fast", *paths)
+    expected, got = tables(reference), tables(fast)
+    for name in expected:
+        assert got[name].equals(expected[name]), f"{name}: fast path differs from the reference path"
+    counts = ("status", "items", "items_rejected", "prices", "expected_rows", "rows", "rows_rejected", "provider_groups")
+    assert [{k: s.get(k) for k in counts} for s in fast_stats] == [{k: s.get(k) for k in counts} for s in ref_stats]
+    return ref_stats, fast_stats
+
+
+@pytest.mark.parametrize("path", FIXTURES, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_fixtures_equal_reference(tmp_path, path):
+    _, [stat] = assert_same(tmp_path, path)
+    assert stat["parser"] == "fast"
+    if "carefirst" in path.name:  # decimal provider ids: decoded item by item on the reference rules
+        assert stat["items_fallback"] == 1773
+    else:
+        assert stat["items_fallback"] == 0
+
+
+def test_giant_item_read_rate_by_rate(tmp_path, monkeypatch):
+    monkeypatch.setattr(stream, "GIANT_ITEM", 200)  # every item above 200 bytes counts as giant here
+    path = DEMO / "cms-v2" / "in-network-rates-all-negotiated-types-sample.json"
+    _, [stat] = assert_same(tmp_path, path)
+    assert stat["items_giant"] >= 1
+
+
+# --- generated files ------------------------------------------------------------------------------
+TEXT = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=12)
+NPI = st.sampled_from([1730666900, 1285613760, 1234567893, 1111111111, 0])
+
+
+def group():
+    return st.fixed_dictionaries({"npi": st.lists(NPI, min_size=1, max_size=3),
+                                  "tin": st.fixed_dictionaries({"type": st.sampled_from(["ein", "npi", "EIN"]),
+                                                                "value": st.sampled_from(["12-3456789", "123456789", "1234567893"])},
+                                                               optional={"business_name": TEXT})})
+
+
+def price():
+    return st.fixed_dictionaries(
+        {"negotiated_type": st.sampled_from(["negotiated", "fee schedule", "percentage", "bogus"]),
+         "negotiated_rate": st.one_of(st.floats(0.01, 1e6, allow_nan=False).map(lambda x: round(x, 2)),
+                                      st.integers(0, 10_000)),
+         "expiration_date": st.sampled_from(["9999-12-31", "2025-01-01", "12/31/2024"]),
+         "billing_class": st.sampled_from(["professional", "institutional", "both"])},
+        optional={"service_code": st.lists(st.sampled_from(["1", "11", "02", "CSTM-00", " 22 "]), max_size=3),
+                  "billing_code_modifier": st.lists(st.sampled_from(["26", "TC", ""]), max_size=2),
+                  "setting": st.sampled_from(["inpatient", "outpatient"]), "additional_information": TEXT})
+
+
+@st.composite
+def documents(draw):
+    refs_ids = draw(st.lists(st.integers(0, 50), min_size=0, max_size=5, unique=True))
+    references = [{"provider_group_id": i, "provider_groups": draw(st.lists(group(), min_size=1, max_size=2))}
+                  for i in refs_ids]
+    def rate():
+        base = {"negotiated_prices": draw(st.lists(price(), min_size=0, max_size=3))}
+        if refs_ids and draw(st.booleans()):
+            base["provider_references"] = draw(st.lists(st.sampled_from(refs_ids + [999]), min_size=1, max_size=3))
+        else:
+            base["provider_groups"] = draw(st.lists(group(), min_size=0, max_size=2))
+        return base
+    items = []
+    for _ in range(draw(st.integers(1, 6))):
+        item = {"negotiation_arrangement": "ffs", "name": draw(TEXT), "billing_code_type": draw(st.sampled_from(["CPT", "", "MS-DRG"])),
+                "billing_code_type_version": "2024", "billing_code": draw(st.sampled_from(["27447", "0470", "", "J1885"])),
+                "description": draw(TEXT), "negotiated_rates": [rate() for _ in range(draw(st.integers(0, 3)))]}
+        keys = list(item)
+        draw(st.randoms(use_true_random=False)).shuffle(keys)
+        items.append({k: item[k] for k in keys})
+    doc = {"reporting_entity_name": draw(TEXT), "reporting_entity_type": "health insurance issuer",
+           "last_updated_on": "2026-11-01", "version": draw(st.sampled_from(["1.0.0", "2.0.0"])), "in_network": items}
+    if references:
+        doc["provider_references"] = references
+    order = list(doc)
+    draw(st.randoms(use_true_random=False)).shuffle(order)
+    return {k: doc[k] for k in order}, draw(st.sampled_from([None, 1, 4])), draw(st.booleans())
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(documents())
+def test_generated_files_equal_reference(tmp_path_factory, case):
+    doc, indent, ascii_only = case
+    root = tmp_path_factory.mktemp("gen")
+    body = json.dumps(doc, indent=indent, ensure_ascii=ascii_only).encode()
+    path = root / ("in.json.gz" if random.random() < 0.5 else "in.json")
+    path.write_bytes(gzip.compress(body) if path.suffix == ".gz" else body)
+    ref, fast = assert_same(root, path)
+    assert fast[0]["status"] == ref[0]["status"]
