@@ -11,6 +11,7 @@ from mrf_assets.checks import RATES_KEY, evaluate_rates_checks, rates_check_spec
 from mrf_assets.partitions import lake_month, split_key
 from mrf_assets.resources import HttpResource, LakeResource, PayerRegistryResource
 from mrf_assets.tic.ingest import PartitionIngest
+from mrf_assets.tic.parallel import default_workers, ingest_files
 
 TABLE_OF_ASSET = {"normalized_rates": "rates", "organizations": "organizations", "providers": "providers"}
 
@@ -37,10 +38,9 @@ def build_rates(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition:
         target = lake.lake()
         ingest = PartitionIngest(target, slug, lake_month(month), context.run_id, http.client(payer),
                                  resolve=payer.resolve, log=context.log)
-        files = mrf_file_list.filter(pl.col("file_type") == "in_network")
-        for n, url in enumerate(files["url"], start=1):
-            context.log.info(f"file {n}/{files.height}")
-            ingest.ingest(url)
+        urls = mrf_file_list.filter(pl.col("file_type") == "in_network")["url"].to_list()
+        context.log.info(f"{len(urls)} in-network files, {min(default_workers(), len(urls))} worker process(es)")
+        ingest_files(ingest, urls)
         manifests = ingest.commit()
         stats = ingest.stats
         checks = evaluate_rates_checks(target, lake_month(month), slug, payer.thresholds)

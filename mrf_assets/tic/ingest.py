@@ -8,15 +8,19 @@ invalid JSON, zip bomb, ...) has its parts discarded, is recorded as failed in `
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
+import posixpath
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import ijson
+import polars as pl
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from mrf_assets.tic.fast.scan import ScanError
 from mrf_assets.tic.fast.stream import FastFile
@@ -40,12 +44,12 @@ STAT_COUNTS = ("items", "items_rejected", "prices", "expected_rows", "rows", "ro
 
 class PartitionIngest:
     def __init__(self, lake: Lake, payer: str, month: str, run_id: str, http: HttpClient,
-                 resolve: Callable[[str], str] = lambda url: url, log=logging.getLogger(__name__),
+                 resolve: Callable[[str], str] = str, log=logging.getLogger(__name__),
                  parser: str = "fast"):
         if parser not in PARSERS:
             raise ValueError(f"parser {parser!r}: expected one of {PARSERS}")
         self.payer, self.month, self.http, self.resolve, self.log = payer, month, http, resolve, log
-        self.parser = parser
+        self.parser, self.lake, self.run_id = parser, lake, run_id
         self.writers: dict[str, PartitionWriter] = {
             name: lake.writer(name, month, payer, run_id, schema) for name, schema in TABLES.items()
         }
@@ -77,7 +81,6 @@ class PartitionIngest:
                 "payer": self.payer, "month": self.month, "file_id": fid, "position": "file",
                 "level": "file", "reason": stat["error"], "rows": 0, "record": record_json({"url": stat["url"]}),
             }], schema=TABLES["rejects"]), key=fid, source=stat["url"])
-            self.log.error(f"file failed: {stat['url']}: {stat['error']}")
         finally:
             if path is not None and path.parent == self.workdir:
                 path.unlink(missing_ok=True)
@@ -88,10 +91,25 @@ class PartitionIngest:
         stat["seconds"] = round(seconds, 3)
         stat["mb_per_s"] = round((stat.get("json_bytes") or 0) / 1e6 / seconds, 2) if seconds else None
         self.stats.append(stat)
-        if stat["status"] == "ok":
-            self.log.info(f"file ok: {stat['url']}: {stat['items']:,} items, {stat['rows']:,} rows, "
-                     f"{stat['rows_rejected']:,} rejected, {stat['mb_per_s']} MB/s")
+        self._log_file(stat)
         return stat
+
+    def _log_file(self, stat: dict) -> None:
+        if stat["status"] != "ok":
+            self.log.error(f"file failed: {stat['url']}: {stat['error']}")
+        else:
+            self.log.info(f"file ok: {stat['url']}: {stat['items']:,} items, {stat['rows']:,} rows, "
+                          f"{stat['rows_rejected']:,} rejected, {stat['mb_per_s']} MB/s ({stat.get('parser')})")
+
+    def _deduplicate(self, table: str, dedupe: Callable[[pl.DataFrame], pl.DataFrame]) -> None:
+        """Files ingested by different workers may each write the same group or organization."""
+        writer = self.writers[table]
+        if len(writer.parts) <= 1:
+            return
+        frame = pl.concat([pl.from_arrow(pq.read_table(posixpath.join(writer.dir, p["path"]), filesystem=self.lake.fs))
+                           for p in writer.parts])
+        writer.parts.clear()
+        writer.write_table(dedupe(frame).to_arrow().cast(TABLES[table]), key="dedup")
 
     def _stream(self, url: str, fid: str, path: Path, stat: dict) -> Normalizer:
         stat["parser"] = self.parser
@@ -181,8 +199,30 @@ class PartitionIngest:
             raise SourceError(_describe(found))
         return found
 
+    def worker_spec(self) -> dict:
+        """What a worker process needs to ingest into the same partition (all picklable)."""
+        http = {f.name: getattr(self.http, f.name) for f in dataclasses.fields(self.http)}
+        return {"lake_url": self.lake.url, "s3": self.lake.s3, "payer": self.payer, "month": self.month,
+                "run_id": self.run_id, "http": http, "resolve": self.resolve, "parser": self.parser}
+
+    @classmethod
+    def from_spec(cls, spec: dict) -> "PartitionIngest":
+        return cls(Lake(spec["lake_url"], spec["s3"]), spec["payer"], spec["month"], spec["run_id"],
+                   HttpClient(**spec["http"]), resolve=spec["resolve"], parser=spec["parser"])
+
+    def adopt(self, stat: dict, parts: dict[str, list[dict]]) -> dict:
+        """Take over a worker's file: its stats row and the parts it wrote."""
+        self.stats.append(stat)
+        for name, written in parts.items():
+            self.writers[name].parts.extend(written)
+        self._log_file(stat)
+        return stat
+
     def commit(self) -> dict[str, dict]:
         """Publish every table of the partition; returns the manifests by table name."""
+        self._deduplicate("providers", lambda frame: frame.unique(maintain_order=True))
+        self._deduplicate("organizations", lambda frame: frame.group_by("organization_uuid", maintain_order=True).agg(
+            pl.col("tin_type").first(), pl.col("tin_value").first(), pl.col("business_name").drop_nulls().first()))
         stats = pa.Table.from_pylist([{k: s.get(k) for k in FILE_STATS.names} for s in self.stats],
                                      schema=FILE_STATS)
         self.writers["file_stats"].write_table(stats, key="stats")
