@@ -37,7 +37,8 @@ BASELINE_NAME = "cms-mrf-extractor"
 # directory holding only a symlink to {file} (mrf-extract takes a directory, not a file).
 # slow: skipped on big files with --skip-slow.  timeout: seconds per run.
 METHODS = {
-    "reference": dict(cmd=[MRF, "ingest-file", "{file}", "--out", "{tmp}/lake"], slow=True, timeout=3600),
+    "reference": dict(cmd=[MRF, "ingest-file", "{file}", "--out", "{tmp}/lake", "--parser", "reference"],
+                      slow=True, timeout=3600),
     "fast": dict(cmd=[MRF, "ingest-file", "{file}", "--out", "{tmp}/lake", "--parser", "fast"],
                  slow=False, timeout=1800),
     # -q only silences tqdm/logging; decoding settings stay at the package defaults.

@@ -28,7 +28,7 @@ from mrf_assets.tic.http import HttpClient
 from mrf_assets.tic.ids import file_id as make_file_id
 from mrf_assets.tic.ids import redact_url
 from mrf_assets.tic.in_network import iter_items, iter_references, scan_preamble
-from mrf_assets.tic.lake import Lake, PartitionWriter
+from mrf_assets.tic.lake import Lake, PartitionWriter, WriteBehind
 from mrf_assets.tic.normalize import BATCH_ROWS, FileContext, Normalizer, record_json, text
 from mrf_assets.tic.sources import SourceError, fetch, open_json
 from mrf_assets.tic.tables import FILE_STATS, TABLES
@@ -135,19 +135,26 @@ class PartitionIngest:
         return Normalizer(ctx, self._fetch_remote, self.seen_groups, self.seen_orgs)
 
     def _stream_fast(self, fid: str, path: Path, stat: dict, parts: dict) -> Normalizer:
+        writer = WriteBehind()
+
         def flush(rates=None, discard: bool = False) -> None:
+            writer.drain()
             if discard:  # a second pass starts over: drop what the first one wrote
                 for part in parts.values():
                     part.close()
-                for writer in self.writers.values():
-                    writer.discard(fid)
+                for partition in self.writers.values():
+                    partition.discard(fid)
                 parts.update(self._open_parts(fid, stat))
                 return
-            self._flush(fast.norm, parts, rates)
+            for name, table in self._take(fast.norm, rates):
+                writer.put(parts[name], table)
 
         fast = FastFile(path, lambda header: self._normalizer(fid, header, stat), flush, stat)
-        normalizer = fast.run()
-        flush()
+        try:
+            normalizer = fast.run()
+            flush()
+        finally:
+            writer.close()
         stat["schema_version"], stat["last_updated_on"] = normalizer.ctx.schema_version, normalizer.ctx.last_updated_on
         return normalizer
 
@@ -173,16 +180,18 @@ class PartitionIngest:
         return normalizer
 
     @staticmethod
-    def _flush(normalizer: Normalizer, parts: dict, rates: pa.Table | None = None) -> None:
-        parts["rates"].write(normalizer.rates.take())
-        if rates is not None:
-            parts["rates"].write(rates)
-        parts["providers"].write(normalizer.providers.take())
-        parts["organizations"].write(normalizer.orgs.take())
-        parts["rejects"].write(normalizer.rejects.take())
-        for table in normalizer.reject_tables:
-            parts["rejects"].write(table)
+    def _take(normalizer: Normalizer, rates: pa.Table | None = None) -> list[tuple[str, pa.Table]]:
+        """The tables the normalizer has ready (plus column-wise `rates`), by lake table name."""
+        ready = [("rates", normalizer.rates.take())] + ([("rates", rates)] if rates is not None else [])
+        ready += [("providers", normalizer.providers.take()), ("organizations", normalizer.orgs.take()),
+                  ("rejects", normalizer.rejects.take())] + [("rejects", t) for t in normalizer.reject_tables]
         normalizer.reject_tables.clear()
+        return ready
+
+    @classmethod
+    def _flush(cls, normalizer: Normalizer, parts: dict) -> None:
+        for name, table in cls._take(normalizer):
+            parts[name].write(table)
 
     def _fetch_remote(self, location: str) -> list[dict]:
         """Provider groups of a remote provider-reference file, fetched once per URL."""

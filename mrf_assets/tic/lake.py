@@ -12,6 +12,8 @@ import datetime as dt
 import hashlib
 import json
 import posixpath
+import queue
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -218,3 +220,42 @@ class HashingOutput:
     @property
     def sha256(self) -> str:
         return self._hash.hexdigest()
+
+
+class WriteBehind:
+    """Writes tables to part streams on a background thread, so parquet encoding (which releases the
+    GIL) overlaps parsing. Errors surface on the next put, drain or close."""
+
+    def __init__(self, depth: int = 4):
+        self._queue: queue.Queue = queue.Queue(maxsize=depth)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while (job := self._queue.get()) is not None:
+            try:
+                if self._error is None:
+                    job[0].write(job[1])
+            except BaseException as exc:  # kept for the producer, which raises it in its own thread
+                self._error = exc
+            finally:
+                self._queue.task_done()
+        self._queue.task_done()
+
+    def _raise(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+    def put(self, part: "PartStream", table: pa.Table) -> None:
+        self._raise()
+        self._queue.put((part, table))
+
+    def drain(self) -> None:
+        self._queue.join()
+        self._raise()
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._thread.join()
+        self._raise()
