@@ -1,0 +1,1 @@
+"""Fast, vectorised readers for in-network price-transparency files."""
