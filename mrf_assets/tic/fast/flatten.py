@@ -30,14 +30,20 @@ def reference_table(norm: Normalizer) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=schema).with_row_index("seq")
 
 
-def _rejects(norm: Normalizer, frame: pl.DataFrame, level: str, record: str = "{}") -> None:
+def _record(*columns: str) -> pl.Expr:
+    """The rejected record as JSON text (truncated like the reference path's), so nothing is lost."""
+    text = pl.struct(*columns).struct.json_encode()
+    return pl.when(text.str.len_chars() > 2000).then(text.str.slice(0, 2000) + "...(truncated)").otherwise(text)
+
+
+def _rejects(norm: Normalizer, frame: pl.DataFrame, level: str) -> None:
+    """Reject rows from a frame of position, reason, rows and record."""
     if frame.height == 0:
         return
     ctx = norm.ctx
     table = frame.select(
         pl.lit(ctx.payer).alias("payer"), pl.lit(ctx.month).alias("month"), pl.lit(ctx.file_id).alias("file_id"),
-        "position", pl.lit(level).alias("level"), "reason", pl.col("rows").cast(pl.Int64),
-        pl.lit(record).alias("record"),
+        "position", pl.lit(level).alias("level"), "reason", pl.col("rows").cast(pl.Int64), "record",
     ).to_arrow().cast(REJECTS)
     norm.reject_tables.append(table)
     norm.counts["rows_rejected"] += int(frame["rows"].sum())
@@ -105,7 +111,8 @@ def flatten(items: pa.Table, first: int, norm: Normalizer, references: pl.DataFr
     df = df.with_columns(reason.alias("reason"))
     bad = df.filter(pl.col("reason").is_not_null())
     norm.counts["items_rejected"] += bad.height
-    _rejects(norm, bad.select(_position(("in_network", "item")).alias("position"), "reason", pl.lit(0).alias("rows")), "item")
+    _rejects(norm, bad.select(_position(("in_network", "item")).alias("position"), "reason", pl.lit(0).alias("rows"),
+                              _record(*items.column_names).alias("record")), "item")
     good = df.filter(pl.col("reason").is_null()).drop("reason").with_row_index("item_pos")
 
     rates = (good.filter(pl.col("negotiated_rates").list.len() > 0).select("item", "item_pos", "negotiated_rates")
@@ -114,7 +121,8 @@ def flatten(items: pa.Table, first: int, norm: Normalizer, references: pl.DataFr
     no_prices = pl.col("negotiated_prices").is_null() | (pl.col("negotiated_prices").list.len() == 0)
     _rejects(norm, rates.filter(no_prices).select(
         _position(("in_network", "item"), ("negotiated_rates", "r")).alias("position"),
-        pl.lit("negotiated rate has no negotiated_prices list").alias("reason"), pl.lit(0).alias("rows")), "rate")
+        pl.lit("negotiated rate has no negotiated_prices list").alias("reason"), pl.lit(0).alias("rows"),
+        _record("provider_references", "provider_groups", "negotiated_prices").alias("record")), "rate")
     rates = rates.filter(~no_prices)
     targets = pl.concat([_inline_targets(norm, rates), _reference_targets(rates, references)])
     fanout = targets.group_by("rate_id").len("targets")
@@ -131,7 +139,8 @@ def flatten(items: pa.Table, first: int, norm: Normalizer, references: pl.DataFr
         pl.when(pl.col("price_null")).then(pl.lit("negotiated price is not an object"))
         .when(pl.col("negotiated_rate").is_null()).then(pl.lit("negotiated_rate is not a number: None")).alias("reason"))
     _rejects(norm, broken.filter(pl.col("reason").is_not_null()).select(
-        position.alias("position"), "reason", pl.col("targets").alias("rows")), "price")
+        position.alias("position"), "reason", pl.col("targets").alias("rows"), _record(*PRICE_FIELDS).alias("record")),
+        "price")
     prices = broken.filter(pl.col("reason").is_null()).drop("reason").with_columns(
         pl.col("service_code").list.eval(pl.element().str.strip_chars()).list.eval(
             pl.when(pl.element().str.contains(r"^\d+$")).then(pl.element().str.zfill(2)).otherwise(pl.element()))
@@ -140,7 +149,8 @@ def flatten(items: pa.Table, first: int, norm: Normalizer, references: pl.DataFr
 
     rows = prices.join(targets, on="rate_id", how="inner")
     _rejects(norm, rows.filter(pl.col("failure").is_not_null()).select(
-        position.alias("position"), pl.col("failure").alias("reason"), pl.lit(1).alias("rows")), "price")
+        position.alias("position"), pl.col("failure").alias("reason"), pl.lit(1).alias("rows"),
+        _record(*PRICE_FIELDS).alias("record")), "price")
     rows = rows.filter(pl.col("failure").is_null())
     norm.counts["rows"] += rows.height
     if rows.height == 0:
