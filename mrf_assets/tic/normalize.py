@@ -221,18 +221,19 @@ class Normalizer:
         return targets
 
     # items -----------------------------------------------------------------------------------
-    def add_item(self, item, index: int, rates=None) -> None:
-        """One in-network item. `rates` may stream the item's negotiated_rates (a giant item read rate
-        by rate) while `item` carries its other fields."""
-        self.counts["items"] += 1
+    def add_item(self, item, index: int, rate_offset: int = 0, new_item: bool = True) -> None:
+        """One in-network item, or (new_item=False) a further chunk of a giant item's negotiated rates,
+        numbered on from `rate_offset`."""
+        self.counts["items"] += 1 if new_item else 0
         where = f"in_network[{index}]"
         try:
-            fields = self._item_fields(item if rates is None else {**item, "negotiated_rates": []})
+            fields = self._item_fields(item)
         except Rejected as exc:
-            self.counts["items_rejected"] += 1
-            self._reject(where, "item", str(exc), 0, item)
+            if new_item:
+                self.counts["items_rejected"] += 1
+                self._reject(where, "item", str(exc), 0, item)
             return
-        for r, rate in enumerate(item["negotiated_rates"] if rates is None else rates):
+        for r, rate in enumerate(item["negotiated_rates"], start=rate_offset):
             rate_where = f"{where}.negotiated_rates[{r}]"
             prices = rate.get("negotiated_prices") if isinstance(rate, dict) else None
             if not isinstance(prices, list) or not prices:

@@ -64,11 +64,20 @@ def test_fixtures_equal_reference(tmp_path, path):
         assert stat["items_fallback"] == 0
 
 
-def test_giant_item_read_rate_by_rate(tmp_path, monkeypatch):
-    monkeypatch.setattr(stream, "GIANT_ITEM", 200)  # every item above 200 bytes counts as giant here
-    path = DEMO / "cms-v2" / "in-network-rates-all-negotiated-types-sample.json"
+def test_giant_items_decoded_in_chunks_of_rates(tmp_path, monkeypatch):
+    # thresholds shrunk so that small files exercise the giant-item path: items over 200 bytes are
+    # spilled, and their rates are decoded ~300 bytes at a time
+    monkeypatch.setattr(stream, "GIANT_ITEM", 200)
+    monkeypatch.setattr(stream, "BATCH_BYTES", 300)
+    doc = json.loads((DEMO / "cms-v2" / "in-network-rates-all-negotiated-types-sample.json").read_text())
+    rates = doc["in_network"][0]["negotiated_rates"]
+    doc["in_network"][0]["negotiated_rates"] = [dict(r, provider_references=[1 if n % 3 else 404])
+                                                for n in range(12) for r in rates]
+    doc["in_network"][1]["billing_code"] = ""  # a rejected giant item is rejected once
+    path = tmp_path / "giant.json"
+    path.write_text(json.dumps(doc, indent=2))
     _, [stat] = assert_same(tmp_path, path)
-    assert stat["items_giant"] >= 1
+    assert stat["items_giant"] >= 2 and stat["rows_rejected"] > 0 and stat["items_rejected"] == 1
 
 
 # --- generated files ------------------------------------------------------------------------------

@@ -97,11 +97,13 @@ def _reference_targets(rates: pl.DataFrame, references: pl.DataFrame) -> pl.Data
     return pl.concat([found, neither], how="diagonal").select(list(_TARGET)).cast(_TARGET)
 
 
-def flatten(items: pa.Table, first: int, norm: Normalizer, references: pl.DataFrame) -> pa.Table:
-    """Rates rows of a batch of decoded items whose first item is in_network[first]."""
+def flatten(items: pa.Table, first: int, norm: Normalizer, references: pl.DataFrame,
+            rate_offset: int = 0, new_items: bool = True) -> pa.Table:
+    """Rates rows of a batch of decoded items whose first item is in_network[first]. A giant item comes
+    in chunks of its rates: `rate_offset` numbers them on, and only its first chunk counts the item."""
     ctx = norm.ctx
     df = pl.from_arrow(items).with_row_index("item", offset=first)
-    norm.counts["items"] += df.height
+    norm.counts["items"] += df.height if new_items else 0
     blank = lambda c: pl.col(c).fill_null("") == ""  # noqa: E731
     reason = (pl.when(blank("billing_code") & blank("billing_code_type"))
               .then(pl.lit("in-network item has no billing_code or billing_code_type"))
@@ -110,13 +112,16 @@ def flatten(items: pa.Table, first: int, norm: Normalizer, references: pl.DataFr
               .when(pl.col("negotiated_rates").is_null()).then(pl.lit("in-network item has no negotiated_rates list")))
     df = df.with_columns(reason.alias("reason"))
     bad = df.filter(pl.col("reason").is_not_null())
+    if not new_items:
+        bad = bad.clear()  # rejected once, with its first chunk
+        df = df.filter(pl.col("reason").is_null())
     norm.counts["items_rejected"] += bad.height
     _rejects(norm, bad.select(_position(("in_network", "item")).alias("position"), "reason", pl.lit(0).alias("rows"),
                               _record(*items.column_names).alias("record")), "item")
     good = df.filter(pl.col("reason").is_null()).drop("reason").with_row_index("item_pos")
 
     rates = (good.filter(pl.col("negotiated_rates").list.len() > 0).select("item", "item_pos", "negotiated_rates")
-             .explode("negotiated_rates").with_columns(pl.int_range(pl.len()).over("item").alias("r"))
+             .explode("negotiated_rates").with_columns((pl.int_range(pl.len()).over("item") + rate_offset).alias("r"))
              .unnest("negotiated_rates").with_row_index("rate_id"))
     no_prices = pl.col("negotiated_prices").is_null() | (pl.col("negotiated_prices").list.len() == 0)
     _rejects(norm, rates.filter(no_prices).select(

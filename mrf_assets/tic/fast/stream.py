@@ -2,8 +2,9 @@
 
 It produces exactly the reference path's rows. What it cannot decode (a batch with a value the Arrow
 schema does not take, e.g. decimal provider ids or quoted numbers) goes through the reference
-Normalizer item by item, counted in `items_fallback`. A giant item (over GIANT_ITEM bytes) is read
-rate by rate from a spill file, so memory stays bounded by one negotiated rate, not the item.
+Normalizer item by item, counted in `items_fallback`. A giant item (over GIANT_ITEM bytes) is spilled
+to disk by the scanner and decoded in chunks of its negotiated rates, so memory stays bounded by a
+chunk, not the item.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 
-import ijson
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -31,6 +31,7 @@ from mrf_assets.tic.sources import SourceError, open_json
 BATCH_BYTES = 4 << 20  # of item JSON per Arrow batch: one batch fans out ~20x into rows
 BLOCK = 8 << 20
 GIANT_ITEM = 64 << 20
+GIANT_RATE = 512 << 20  # one negotiated rate this big cannot be decoded within bounded memory
 
 
 class _NeedsReferences(Exception):
@@ -108,7 +109,7 @@ class FastFile:
                         if kind == "big_element":
                             self._decode(batch, first, refs_done)
                             batch, size, first = [], 0, index + 1
-                            self._giant(event[2], index)
+                            self._giant(event[2], index, refs_done)
                         else:
                             batch.append(event[2])
                             size += len(event[2])
@@ -122,7 +123,8 @@ class FastFile:
         if items:
             self._decode(batch, first, refs_done)
 
-    def _decode(self, batch: list[bytes], first: int, refs_done: bool) -> None:
+    def _decode(self, batch: list[bytes], first: int, refs_done: bool, rate_offset: int = 0,
+                new_items: bool = True) -> None:
         if not batch:
             return
         norm = self.norm
@@ -130,37 +132,53 @@ class FastFile:
             items = decode_items(batch)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
             self.stat.setdefault("fallback_reason", str(exc)[:300])
-            norm.counts["items_fallback"] += len(batch)
+            norm.counts["items_fallback"] += len(batch) if new_items else 0
             for offset, blob in enumerate(batch):
                 item = json.loads(blob, parse_float=Decimal)
                 if not refs_done and _uses_references(item):
                     raise _NeedsReferences()
-                norm.add_item(item, first + offset)
+                norm.add_item(item, first + offset, rate_offset=rate_offset, new_item=new_items)
             self.flush()
             return
         if not refs_done and _arrow_uses_references(items):
             raise _NeedsReferences()
-        self.flush(rates=flatten(items, first, norm, reference_table(norm)))
+        self.flush(rates=flatten(items, first, norm, reference_table(norm), rate_offset, new_items))
 
-    def _giant(self, path: str, index: int) -> None:
-        """One item too big to hold: its fields from an event scan, its rates one at a time."""
-        norm = self.norm
-        fields: dict = {}
-        with open(path, "rb") as f:
-            for prefix, event, value in ijson.parse(f):
-                if "." not in prefix and prefix and event in ("string", "number", "boolean", "null"):
-                    fields[prefix] = value
-        norm.counts["items_giant"] += 1
+    def _giant(self, path: str, index: int, refs_done: bool) -> None:
+        """An item too big to hold: its own fields first (one scan of the spill file), then its
+        negotiated rates in chunks, each decoded as a one-item batch carrying those fields."""
+        fields: dict[str, bytes] = {}
+        for event in _scan_file(path, arrays=()):
+            if event[0] == "scalar":
+                fields[event[1]] = event[2]
+        head = b"{" + b",".join(json.dumps(k).encode() + b":" + v for k, v in fields.items())
+        head += b"," if fields else b""
+        self.norm.counts["items_giant"] += 1
+        chunk: list[bytes] = []
+        size = offset = 0
+        for event in _scan_file(path, arrays=("negotiated_rates",)):
+            if event[0] == "big_element":
+                raise SourceError(f"in_network[{index}] has a single negotiated rate over {GIANT_RATE:,} bytes")
+            if event[0] == "element":
+                chunk.append(event[2])
+                size += len(event[2])
+                if size >= BATCH_BYTES:
+                    self._giant_chunk(head, chunk, index, offset, refs_done)
+                    offset, chunk, size = offset + len(chunk), [], 0
+        if chunk or offset == 0:
+            self._giant_chunk(head, chunk, index, offset, refs_done)
 
-        def rates():
-            with open(path, "rb") as f:
-                for rate in ijson.items(f, "negotiated_rates.item"):
-                    yield rate
-                    if len(norm.rates) >= 50_000:
-                        self.flush()
+    def _giant_chunk(self, head: bytes, rates: list[bytes], index: int, offset: int, refs_done: bool) -> None:
+        item = head + b'"negotiated_rates":[' + b",".join(rates) + b"]}"
+        self._decode([item], index, refs_done, rate_offset=offset, new_items=offset == 0)
 
-        norm.add_item(fields, index, rates=rates())
-        self.flush()
+
+def _scan_file(path: str, arrays: tuple[str, ...]):
+    scanner = TopLevelScanner(arrays=arrays, max_element_bytes=GIANT_RATE)
+    with open(path, "rb") as f:
+        while block := f.read(BLOCK):
+            yield from scanner.feed(block)
+    yield from scanner.close()
 
 
 def _load(event: tuple):
