@@ -64,12 +64,13 @@ class FastFile:
     def __init__(self, path: Path, make_normalizer: Callable[[dict], Normalizer], flush: Callable, stat: dict):
         self.path, self.make_normalizer, self.flush, self.stat = path, make_normalizer, flush, stat
         self.norm: Normalizer | None = None
+        self._refs_table, self._refs_count = None, 0
 
     def run(self) -> Normalizer:
         try:
             self._pass(items=True, references=True)
         except _NeedsReferences:
-            self.norm = None  # the caller discards this file's parts; start over with references first
+            self.norm, self._refs_table = None, None  # the caller discards this file's parts; references first
             self.stat["passes"] = 2
             self.flush(discard=True)
             self._pass(items=False, references=True)
@@ -142,7 +143,13 @@ class FastFile:
             return
         if not refs_done and _arrow_uses_references(items):
             raise _NeedsReferences()
-        self.flush(rates=flatten(items, first, norm, reference_table(norm), rate_offset, new_items))
+        self.flush(rates=flatten(items, first, norm, self._references(), rate_offset, new_items))
+
+    def _references(self):
+        """The provider references as a table, rebuilt only when more have been read."""
+        if self._refs_table is None or self._refs_count != len(self.norm.references):
+            self._refs_table, self._refs_count = reference_table(self.norm), len(self.norm.references)
+        return self._refs_table
 
     def _giant(self, path: str, index: int, refs_done: bool) -> None:
         """An item too big to hold: its own fields first (one scan of the spill file), then its
