@@ -6,9 +6,7 @@ import os
 import subprocess
 import sys
 import time
-from pathlib import Path
 
-import boto3
 import polars as pl
 import pyarrow as pa
 import pytest
