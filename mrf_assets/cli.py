@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
 import sys
 import uuid
 
 from mrf_assets.partitions import month_payer_key
-from mrf_assets.tic.http import HttpClient
+from mrf_assets.tic.http import HttpClient, offline_from_env
 from mrf_assets.tic.ingest import PARSERS, PartitionIngest
 from mrf_assets.tic.lake import Lake
 
@@ -75,9 +74,8 @@ def print_summary(lake: Lake, month: str, runs: list[tuple]) -> None:
 
 
 def ingest_file(url: str, out: str, payer: str, month: str, parser: str = "fast") -> int:
-    offline = os.environ.get("MRF_OFFLINE", "") not in ("", "0", "false")
     lake = Lake(out)
-    ingest = PartitionIngest(lake, payer, month, uuid.uuid4().hex, HttpClient(offline=offline), parser=parser)
+    ingest = PartitionIngest(lake, payer, month, uuid.uuid4().hex, HttpClient(offline=offline_from_env()), parser=parser)
     stat = ingest.ingest(url)
     ingest.commit()
     for key in ("status", "error", "parser", "container", "bytes", "json_bytes", "items", "prices", "rows",

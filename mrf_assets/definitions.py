@@ -24,6 +24,7 @@ from mrf_assets.partitions import month_payer_partitions
 from mrf_assets.resources import HttpResource, LakeResource, PayerRegistryResource
 from mrf_assets.schedules import build_posting_day_schedules
 from mrf_assets.sensors import build_late_toc_sensor
+from mrf_assets.tic.http import offline_from_env
 from mrf_assets.tic.rules import RULES
 from payer_handlers import RegistryError, load_registry, registry_path
 
@@ -42,7 +43,7 @@ def build_defs(payers_file: str | None = None, lake_url: str | None = None,
     payers_file = str(payers_file or registry_path())
     lake_url = lake_url or os.environ.get("MRF_LAKE_URL") or "./data"
     if offline is None:
-        offline = os.environ.get("MRF_OFFLINE", "") not in ("", "0", "false")
+        offline = offline_from_env()
     payers = load_registry(payers_file)
     for payer in payers.values():
         unknown = set(payer.thresholds.waived_rules) - set(RULES)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import http.client
 import ipaddress
 import logging
+import os
 import re
 import time
 from dataclasses import dataclass, field
@@ -22,6 +23,11 @@ from mrf_assets.tic.ids import SIGNATURE_PARAMS, redact_url
 
 CHUNK = 1 << 20
 log = logging.getLogger(__name__)
+
+
+def offline_from_env() -> bool:
+    """MRF_OFFLINE: anything but unset, '', '0' or 'false' turns offline mode on."""
+    return os.environ.get("MRF_OFFLINE", "") not in ("", "0", "false")
 
 
 class OfflineError(ConnectionError):

@@ -63,14 +63,12 @@ def stable_uuid(*fields: object) -> str:
 # folding every field of the finished row, so a parser may fold at whatever grain is cheapest. Ids depend
 # only on field values, never on library versions. Stored as Parquet's UUID type (16 bytes).
 
-RATE_ID_FIELDS = (
-    "payer", "file_id",
-    "billing_code_type", "billing_code_type_version", "billing_code", "negotiation_arrangement",
-    "severity_of_illness",
-    "negotiated_type", "negotiated_rate", "expiration_date", "billing_class", "setting", "service_code",
-    "billing_code_modifier", "additional_information",
-    "provider_group_uuid",
-)
+ITEM_ID_FIELDS = ("billing_code_type", "billing_code_type_version", "billing_code", "negotiation_arrangement",
+                  "severity_of_illness")
+PRICE_ID_FIELDS = ("negotiated_type", "negotiated_rate", "expiration_date", "billing_class", "setting",
+                   "service_code", "billing_code_modifier", "additional_information")
+# Fold order: file, then item, then price, then provider group (a parser may stop at any of these grains).
+RATE_ID_FIELDS = ("payer", "file_id", *ITEM_ID_FIELDS, *PRICE_ID_FIELDS, "provider_group_uuid")
 _NULL = (0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F)   # the hash of a null field (distinct from "")
 _SEEDS = (0x243F6A8885A308D3, 0x13198A2E03707344)
 

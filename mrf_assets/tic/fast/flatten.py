@@ -14,10 +14,8 @@ from mrf_assets.tic import ids
 from mrf_assets.tic.normalize import Normalizer
 from mrf_assets.tic.tables import RATES, REJECTS
 
-ITEM_FIELDS = ("billing_code_type", "billing_code_type_version", "billing_code", "negotiation_arrangement",
-               "severity_of_illness")
-PRICE_FIELDS = ("negotiated_type", "negotiated_rate", "expiration_date", "billing_class", "setting",
-                "service_code", "billing_code_modifier", "additional_information")
+# The id fields at each grain are the rate_uuid fold's own lists, so the two cannot drift apart.
+ITEM_FIELDS, PRICE_FIELDS = ids.ITEM_ID_FIELDS, ids.PRICE_ID_FIELDS
 _TARGET = {"rate_id": pl.UInt32, "group_uuid": pl.String, "org_uuid": pl.String, "ref_id": pl.String,
            "failure": pl.String}
 

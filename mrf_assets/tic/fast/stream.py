@@ -85,7 +85,7 @@ class FastFile:
 
     def _pass(self, items: bool, references: bool) -> None:
         header: dict = {}
-        saw_items, refs_done, frozen = False, not references, False
+        refs_done, frozen = not references, False  # frozen: in_network has started
         batch: list[bytes] = []
         size = first = index = 0
         with tempfile.TemporaryDirectory(prefix="mrf-giant-") as spill:
@@ -101,7 +101,7 @@ class FastFile:
                         refs_done = True
                     elif key == "in_network":
                         if not frozen:  # like the reference path: header fields after in_network are ignored
-                            frozen = saw_items = True
+                            frozen = True
                             norm = self._normalizer(header)
                             norm.ctx = dataclasses.replace(norm.ctx, schema_version=header.get("version"),
                                                            last_updated_on=header.get("last_updated_on"))
@@ -119,7 +119,7 @@ class FastFile:
                                 batch, size, first = [], 0, index + 1
                         index += 1
             scanner.close()
-        if not saw_items:
+        if not frozen:
             raise SourceError("no in_network array: this is not an in-network rates file")
         if items:
             self._decode(batch, first, refs_done)
