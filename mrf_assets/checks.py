@@ -14,6 +14,7 @@ import polars as pl
 from mrf_assets.tic import quality
 from mrf_assets.tic.lake import Lake
 from mrf_assets.tic.tables import TABLES
+from mrf_assets.tic.views import denormalized_rates
 from payer_handlers.base import Thresholds
 
 RATES_KEY = dg.AssetKey("normalized_rates")
@@ -23,8 +24,9 @@ BLOCKING = {
                 "plausible, dates, enumerations, place of service) is at least the payer's threshold (default 0.85).",
     "reconciliation": "Per file: prices x provider groups read = rows written + rejected + filtered; "
                       "a failed file fails the check.",
-    "referential_integrity": "Every rate's provider group and organization exist; every group's organization exists.",
-    "rate_uuid_unique": "rate_uuid is unique in the partition.",
+    "referential_integrity": "Every rate's provider set, every set member's provider group and organization, "
+                             "and every group's organization exist.",
+    "rate_uuid_unique": "rate_uuid is unique in the partition (one row per price with its provider set).",
 }
 WARNINGS = {
     "volume_change": "Row count within the payer's allowed month-over-month change (default +/-50 %).",
@@ -40,15 +42,16 @@ def evaluate_rates_checks(lake: Lake, month: str, payer: str, thresholds: Thresh
     def scan(table: str) -> pl.LazyFrame:
         return lake.scan(table, month, payer, TABLES[table])
 
-    rates, providers, orgs = scan("rates"), scan("providers"), scan("organizations")
+    rates, sets, providers, orgs = scan("rates"), scan("provider_sets"), scan("providers"), scan("organizations")
+    full = denormalized_rates(rates, sets)  # the grain the scores and counts are defined on
     stats = pl.from_arrow(lake.read("file_stats", month, payer, TABLES["file_stats"]))
-    reconciled = quality.reconciliation(stats, rates, scan("rejects"))
-    integrity = quality.referential_integrity(rates, providers, orgs)
+    reconciled = quality.reconciliation(stats, full, scan("rejects"))
+    integrity = quality.referential_integrity(rates, sets, providers, orgs)
     unique = quality.uniqueness(rates)
     volume = quality.volume_change(unique.rows, _previous_rows(lake, month, payer), thresholds.volume_change)
     return [
-        _scored("completeness", quality.completeness(rates), thresholds.completeness),
-        _scored("accuracy", quality.accuracy(rates, providers, orgs, thresholds.waived_rules), thresholds.accuracy),
+        _scored("completeness", quality.completeness(full), thresholds.completeness),
+        _scored("accuracy", quality.accuracy(full, providers, orgs, thresholds.waived_rules), thresholds.accuracy),
         _result("reconciliation", reconciled.details["files_unreconciled"] == 0, reconciled,
                 extra={"share_reconciled": round(reconciled.score, 4)}),
         _result("referential_integrity", integrity.score == 1.0, integrity),

@@ -13,7 +13,7 @@ from mrf_assets.tic.ingest import PARSERS, PartitionIngest
 from mrf_assets.tic.lake import Lake
 
 QUIET = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
-SUMMARY_TABLES = ("payer_toc", "mrf_file_list", "rates", "organizations", "providers", "rejects")
+SUMMARY_TABLES = ("payer_toc", "mrf_file_list", "rates", "provider_sets", "organizations", "providers", "rejects")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -81,6 +81,8 @@ def ingest_file(url: str, out: str, payer: str, month: str, parser: str = "fast"
     for key in ("status", "error", "parser", "container", "bytes", "json_bytes", "items", "prices", "rows",
                 "rows_rejected", "provider_groups", "items_fallback", "items_giant", "seconds", "mb_per_s"):
         print(f"{key:>16}: {stat.get(key)}")
+    print(f"{'rates rows':>16}: {lake.manifest('rates', month, payer)['rows']} (one per price; 'rows' counts "
+          f"price x provider group, the rates x provider_sets view)")
     print(f"{'written to':>16}: {lake.partition_dir('rates', month, payer)}")
     return 0 if stat["status"] == "ok" else 1
 

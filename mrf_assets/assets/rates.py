@@ -1,6 +1,6 @@
-"""normalized_rates, organizations, providers: one pass over the month's in-network files.
+"""normalized_rates, provider_sets, organizations, providers: one pass over the month's in-network files.
 
-The three tables come out of the same stream, so one multi-asset step writes them (plus `rejects`
+The tables come out of the same stream, so one multi-asset step writes them (plus `rejects`
 and `file_stats`) as parquet parts, publishes the partition, and evaluates the blocking checks.
 """
 
@@ -13,7 +13,8 @@ from mrf_assets.resources import HttpResource, LakeResource, PayerRegistryResour
 from mrf_assets.tic.ingest import PartitionIngest
 from mrf_assets.tic.parallel import default_workers, ingest_files
 
-TABLE_OF_ASSET = {"normalized_rates": "rates", "organizations": "organizations", "providers": "providers"}
+TABLE_OF_ASSET = {"normalized_rates": "rates", "provider_sets": "provider_sets", "organizations": "organizations",
+                  "providers": "providers"}
 
 
 def build_rates(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition:
@@ -21,7 +22,11 @@ def build_rates(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition:
         name="normalize_in_network",
         specs=[
             dg.AssetSpec(RATES_KEY, deps=["mrf_file_list"], group_name="normalized", kinds={"parquet"},
-                         description="One row per item x negotiated rate x provider group x price."),
+                         description="One row per item x negotiated rate x price, naming its provider set; "
+                                     "joined to provider_sets: one row per provider group (tic/views.py)."),
+            dg.AssetSpec("provider_sets", deps=["mrf_file_list"], group_name="normalized", kinds={"parquet"},
+                         description="The provider groups each rate applies to: one row per set x member, "
+                                     "each distinct set once."),
             dg.AssetSpec("organizations", deps=["mrf_file_list"], group_name="normalized", kinds={"parquet"},
                          description="Organizations (TINs) referenced by the month's rates."),
             dg.AssetSpec("providers", deps=["mrf_file_list"], group_name="normalized", kinds={"parquet"},

@@ -67,8 +67,8 @@ ITEM_ID_FIELDS = ("billing_code_type", "billing_code_type_version", "billing_cod
                   "severity_of_illness")
 PRICE_ID_FIELDS = ("negotiated_type", "negotiated_rate", "expiration_date", "billing_class", "setting",
                    "service_code", "billing_code_modifier", "additional_information")
-# Fold order: file, then item, then price, then provider group (a parser may stop at any of these grains).
-RATE_ID_FIELDS = ("payer", "file_id", *ITEM_ID_FIELDS, *PRICE_ID_FIELDS, "provider_group_uuid")
+# Fold order: file, then item, then price, then its provider set (a parser may stop at any of these grains).
+RATE_ID_FIELDS = ("payer", "file_id", *ITEM_ID_FIELDS, *PRICE_ID_FIELDS, "provider_set_uuid")
 _NULL = (0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F)   # the hash of a null field (distinct from "")
 _SEEDS = (0x243F6A8885A308D3, 0x13198A2E03707344)
 
@@ -87,6 +87,14 @@ def _value_hashes(column: pa.Array | pa.ChunkedArray) -> np.ndarray:
     """(2, n) uint64: the two lane hashes of every value of a string, float or list<string> column."""
     if isinstance(column, pa.ChunkedArray):
         column = column.combine_chunks()
+    if isinstance(column, pa.ExtensionArray):
+        column = column.storage
+    if pa.types.is_fixed_size_binary(column.type) and column.type.byte_width == 16:  # an id: already a hash
+        lanes = np.frombuffer(column.buffers()[1], dtype=">u8", count=2 * (column.offset + len(column)))
+        lanes = lanes.reshape(-1, 2)[column.offset:].astype(np.uint64).T.copy()
+        if column.null_count:
+            lanes[:, column.is_null().to_numpy(zero_copy_only=False)] = np.array(_NULL, dtype=np.uint64)[:, None]
+        return lanes
     if pa.types.is_floating(column.type):  # the bits of the double: no formatting involved
         bits = column.fill_null(float("nan")).to_numpy(zero_copy_only=False).view(np.uint64)
         return np.stack([_splitmix(bits.copy()), _splitmix(bits ^ np.uint64(_SEEDS[1]))])
@@ -121,6 +129,25 @@ def state_uuids(state: np.ndarray) -> pa.Array:
     raw[:, 8] = (raw[:, 8] & 0x3F) | 0x80   # RFC 4122 variant
     storage = pa.FixedSizeBinaryArray.from_buffers(pa.binary(16), len(raw), [None, pa.py_buffer(raw.tobytes())])
     return pa.ExtensionArray.from_storage(pa.uuid(), storage)
+
+
+def provider_set_uuids(members: pa.Table, starts: np.ndarray) -> pa.Array:
+    """The id of each provider set: `members` (provider_group_uuid, provider_group_id) lists the sets'
+    members one after another, in their order in the file; set k starts at row starts[k]. Each member's
+    hash is salted with its position, so [a, b] and [b, a] differ while the sum is vectorized."""
+    n = members.num_rows
+    state = fold(seed_state(n), [members["provider_group_uuid"], members["provider_group_id"]])
+    sizes = np.diff(np.append(starts, n)).astype(np.uint64)
+    position = np.arange(n, dtype=np.uint64) - np.repeat(starts.astype(np.uint64), sizes.astype(np.int64))
+    with np.errstate(over="ignore"):
+        state = _splitmix(state ^ _splitmix(position + np.uint64(1)))
+        total = np.add.reduceat(state, starts, axis=1) if n else np.empty((2, 0), dtype=np.uint64)
+        return state_uuids(_splitmix(total ^ sizes))
+
+
+def value_keys(column: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """A 64-bit key per value (the first hash lane): for membership tests over millions of ids."""
+    return _value_hashes(column)[0]
 
 
 def rate_uuids(table: pa.Table) -> pa.Array:

@@ -1,7 +1,7 @@
 """Ingest the in-network files of one month x payer partition into the lake.
 
 One `PartitionIngest` per partition: each file is fetched, streamed and normalized into parts of
-`rates`, `providers`, `organizations` and `rejects`; a file that fails (truncated gzip, HTML body,
+`rates`, `provider_sets`, `providers`, `organizations` and `rejects`; a file that fails (truncated gzip, HTML body,
 invalid JSON, zip bomb, ...) has its parts discarded, is recorded as failed in `file_stats` and
 `rejects`, and never stops the other files. `commit()` publishes every table of the partition.
 """
@@ -26,10 +26,11 @@ from mrf_assets.tic.fast.scan import ScanError
 from mrf_assets.tic.fast.stream import FastFile
 from mrf_assets.tic.http import HttpClient
 from mrf_assets.tic.ids import file_id as make_file_id
-from mrf_assets.tic.ids import redact_url
+from mrf_assets.tic.ids import redact_url, value_keys
 from mrf_assets.tic.in_network import iter_items, iter_references, scan_preamble
 from mrf_assets.tic.lake import Lake, PartitionWriter, WriteBehind
 from mrf_assets.tic.normalize import BATCH_ROWS, FileContext, Normalizer, record_json, text
+from mrf_assets.tic.provider_sets import SeenKeys
 from mrf_assets.tic.sources import SourceError, fetch, open_json
 from mrf_assets.tic.tables import FILE_STATS, TABLES
 
@@ -40,6 +41,7 @@ PARSERS = ("fast", "reference")
 STAT_COUNTS = ("items", "items_rejected", "prices", "expected_rows", "rows", "rows_rejected",
                "rows_filtered", "provider_groups", "remote_references", "remote_references_failed",
                "items_fallback", "items_giant")
+PART_TABLES = ("rates", "provider_sets", "providers", "organizations", "rejects")  # written per file
 
 
 class PartitionIngest:
@@ -56,6 +58,8 @@ class PartitionIngest:
         self.stats: list[dict] = []
         self.seen_groups: set[str] = set()
         self.seen_orgs: set[str] = set()
+        self.seen_sets = SeenKeys()
+        self.adopted = 0  # files ingested by worker processes (their parts may repeat groups and sets)
         self._remote: dict[str, list[dict] | Exception] = {}
         self._tmp = tempfile.TemporaryDirectory(prefix="mrf-ingest-")
         self.workdir = Path(self._tmp.name)
@@ -87,6 +91,7 @@ class PartitionIngest:
         if normalizer is not None:
             self.seen_groups |= normalizer.new_groups
             self.seen_orgs |= normalizer.new_orgs
+            self.seen_sets.update(normalizer.sets.new)
         seconds = time.perf_counter() - started
         stat["seconds"] = round(seconds, 3)
         stat["mb_per_s"] = round((stat.get("json_bytes") or 0) / 1e6 / seconds, 2) if seconds else None
@@ -101,15 +106,25 @@ class PartitionIngest:
             self.log.info(f"file ok: {stat['url']}: {stat['items']:,} items, {stat['rows']:,} rows, "
                           f"{stat['rows_rejected']:,} rejected, {stat['mb_per_s']} MB/s ({stat.get('parser')})")
 
-    def _deduplicate(self, table: str, dedupe: Callable[[pl.DataFrame], pl.DataFrame]) -> None:
-        """Files ingested by different workers may each write the same group or organization."""
-        writer = self.writers[table]
-        if len(writer.parts) <= 1:
+    def _deduplicate(self, table: str, key: str) -> None:
+        """Files ingested by different worker processes may each write the same provider group or set:
+        keep a key's rows from the first part that has it. One part at a time, so memory stays bounded
+        by a part; in one process the seen-sets already wrote every key once."""
+        if not self.adopted:
             return
-        frame = pl.concat([pl.from_arrow(pq.read_table(posixpath.join(writer.dir, p["path"]), filesystem=self.lake.fs))
-                           for p in writer.parts])
-        writer.parts.clear()
-        writer.write_table(dedupe(frame).to_arrow().cast(TABLES[table]), key="dedup")
+        writer, seen = self.writers[table], SeenKeys()
+        parts, writer.parts = list(writer.parts), []
+        for part in parts:
+            path = posixpath.join(writer.dir, part["path"])
+            frame = pq.read_table(path, filesystem=self.lake.fs)
+            keys = value_keys(frame[key])
+            fresh = ~seen.contains(keys)
+            seen.add(keys[fresh])
+            if fresh.all():
+                writer.parts.append(part)
+                continue
+            self.lake.fs.delete_file(path)
+            writer.write_table(frame.filter(pa.array(fresh)), key=f"dedup-{part['key']}", source=part["source"])
 
     def _stream(self, url: str, fid: str, path: Path, stat: dict) -> Normalizer:
         stat["parser"] = self.parser
@@ -127,12 +142,12 @@ class PartitionIngest:
 
     def _open_parts(self, fid: str, stat: dict) -> dict:
         return {name: self.writers[name].open_part(fid, source=stat["url"])
-                for name in ("rates", "providers", "organizations", "rejects")}
+                for name in PART_TABLES}
 
     def _normalizer(self, fid: str, header: dict, stat: dict) -> Normalizer:
         ctx = FileContext(self.payer, self.month, fid, text(header.get("version")), text(header.get("last_updated_on")))
         stat.update(schema_version=ctx.schema_version, last_updated_on=ctx.last_updated_on)
-        return Normalizer(ctx, self._fetch_remote, self.seen_groups, self.seen_orgs)
+        return Normalizer(ctx, self._fetch_remote, self.seen_groups, self.seen_orgs, self.seen_sets)
 
     def _stream_fast(self, fid: str, path: Path, stat: dict, parts: dict) -> Normalizer:
         writer = WriteBehind()
@@ -183,6 +198,7 @@ class PartitionIngest:
     def _take(normalizer: Normalizer, rates: pa.Table | None = None) -> list[tuple[str, pa.Table]]:
         """The tables the normalizer has ready (plus column-wise `rates`), by lake table name."""
         ready = [("rates", normalizer.rates.take())] + ([("rates", rates)] if rates is not None else [])
+        ready += [("provider_sets", table) for table in normalizer.sets.take()]
         ready += [("providers", normalizer.providers.take()), ("organizations", normalizer.orgs.take()),
                   ("rejects", normalizer.rejects.take())] + [("rejects", t) for t in normalizer.reject_tables]
         normalizer.reject_tables.clear()
@@ -222,16 +238,29 @@ class PartitionIngest:
     def adopt(self, stat: dict, parts: dict[str, list[dict]]) -> dict:
         """Take over a worker's file: its stats row and the parts it wrote."""
         self.stats.append(stat)
+        self.adopted += 1
         for name, written in parts.items():
             self.writers[name].parts.extend(written)
         self._log_file(stat)
         return stat
 
+    def _merge_organizations(self) -> None:
+        """Organizations are few (one per TIN): merged whole, keeping a business name any file gave."""
+        writer = self.writers["organizations"]
+        if len(writer.parts) <= 1:
+            return
+        frame = pl.concat([pl.from_arrow(pq.read_table(posixpath.join(writer.dir, p["path"]), filesystem=self.lake.fs))
+                           for p in writer.parts])
+        writer.parts.clear()
+        merged = frame.group_by("organization_uuid", maintain_order=True).agg(
+            pl.col("tin_type").first(), pl.col("tin_value").first(), pl.col("business_name").drop_nulls().first())
+        writer.write_table(merged.to_arrow().cast(TABLES["organizations"]), key="dedup")
+
     def commit(self) -> dict[str, dict]:
         """Publish every table of the partition; returns the manifests by table name."""
-        self._deduplicate("providers", lambda frame: frame.unique(maintain_order=True))
-        self._deduplicate("organizations", lambda frame: frame.group_by("organization_uuid", maintain_order=True).agg(
-            pl.col("tin_type").first(), pl.col("tin_value").first(), pl.col("business_name").drop_nulls().first()))
+        self._deduplicate("providers", "provider_group_uuid")
+        self._deduplicate("provider_sets", "provider_set_uuid")
+        self._merge_organizations()
         stats = pa.Table.from_pylist([{k: s.get(k) for k in FILE_STATS.names} for s in self.stats],
                                      schema=FILE_STATS)
         self.writers["file_stats"].write_table(stats, key="stats")

@@ -1,8 +1,9 @@
 """Turn in-network items into rows of `rates`, `providers`, `organizations` and `rejects`.
 
-Grain of `rates`: item x negotiated_rate x provider group x negotiated_price. A price whose provider
-group cannot be resolved becomes a `rejects` row with the reason, so for every file:
-expected rows (prices x their provider groups) = rows written + rows rejected + rows filtered.
+`rates` holds one row per item x negotiated_rate x negotiated_price and names its provider set; the
+full grain (x provider group) is `rates` joined to `provider_sets`, and it is the grain counted: a
+price whose provider group cannot be resolved gives a `rejects` row per such group, with the reason, so
+for every file: expected rows (prices x their provider groups) = rows written + rejected + filtered.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from decimal import Decimal
 import pyarrow as pa
 
 from mrf_assets.tic.ids import rate_uuids, redact_url, stable_uuid
+from mrf_assets.tic.provider_sets import ProviderSets, SeenKeys
 from mrf_assets.tic.tables import ORGANIZATIONS, PROVIDERS, RATES, REJECTS
 
 BATCH_ROWS = 50_000
@@ -136,11 +138,12 @@ class Columns:
 
 
 class Normalizer:
-    """Normalizes one file. `seen_groups`/`seen_orgs` are shared across the files of a partition so a
-    provider group or organization is written once; the caller merges `new_*` into them on success."""
+    """Normalizes one file. `seen_groups`/`seen_orgs`/`seen_sets` are shared across the files of a
+    partition so a provider group, organization or provider set is written once; the caller merges
+    `new_*` (and `sets.new`) into them on success."""
 
     def __init__(self, ctx: FileContext, fetch_remote: Callable[[str], list[dict]],
-                 seen_groups: set[str], seen_orgs: set[str]):
+                 seen_groups: set[str], seen_orgs: set[str], seen_sets: SeenKeys):
         self.ctx = ctx
         self.fetch_remote = fetch_remote
         self.seen_groups, self.seen_orgs = seen_groups, seen_orgs
@@ -150,6 +153,7 @@ class Normalizer:
         self.counts: Counter = Counter()
         self.rates, self.providers = Columns(RATES), Columns(PROVIDERS)
         self.orgs, self.rejects = Columns(ORGANIZATIONS), Columns(REJECTS)
+        self.sets = ProviderSets(seen_sets)
         self.reject_tables: list[pa.Table] = []  # rejects built column-wise (fast path)
 
     # provider groups -------------------------------------------------------------------------
@@ -265,21 +269,21 @@ class Normalizer:
             self._reject(where, "price", f"negotiated_rate is not a number: {price.get('negotiated_rate')!r}",
                          len(targets), price)
             return
-        values = {k: text(price.get(k)) for k in _PRICE_TEXT}
-        service = _place_of_service(price.get("service_code"))
-        modifiers = _text_list(price.get("billing_code_modifier"))
         for target in targets:
             if target.failure:
                 self._reject(where, "price", target.failure, 1, price)
-                continue
-            self.rates.append(
-                payer=self.ctx.payer, month=self.ctx.month, file_id=self.ctx.file_id,
-                **fields, **values, negotiated_rate=rate, service_code=service, billing_code_modifier=modifiers,
-                provider_group_id=target.reference_id, provider_group_uuid=target.group_uuid,
-                organization_uuid=target.org_uuid, last_updated_on=self.ctx.last_updated_on,
-                schema_version=self.ctx.schema_version,
-            )
-            self.counts["rows"] += 1
+        members = tuple((t.reference_id, t.group_uuid, t.org_uuid) for t in targets if not t.failure)
+        if not members:
+            return
+        self.rates.append(
+            payer=self.ctx.payer, month=self.ctx.month, file_id=self.ctx.file_id,
+            **fields, **{k: text(price.get(k)) for k in _PRICE_TEXT}, negotiated_rate=rate,
+            service_code=_place_of_service(price.get("service_code")),
+            billing_code_modifier=_text_list(price.get("billing_code_modifier")),
+            provider_set_uuid=self.sets.one(members).as_py(), last_updated_on=self.ctx.last_updated_on,
+            schema_version=self.ctx.schema_version,
+        )
+        self.counts["rows"] += len(members)
 
     def _reject(self, where: str, level: str, reason: str, rows: int, record) -> None:
         self.counts["rows_rejected"] += rows

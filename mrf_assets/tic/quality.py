@@ -89,13 +89,18 @@ def outliers(rates: pl.LazyFrame) -> int:
     return int(flagged.select(pl.len()).collect().item())
 
 
-def referential_integrity(rates: pl.LazyFrame, providers: pl.LazyFrame, organizations: pl.LazyFrame) -> Score:
-    """Rates -> provider groups -> organizations: every reference resolves."""
+def referential_integrity(rates: pl.LazyFrame, provider_sets: pl.LazyFrame, providers: pl.LazyFrame,
+                          organizations: pl.LazyFrame) -> Score:
+    """Rates -> provider sets -> provider groups -> organizations: every reference resolves."""
+    sets = provider_sets.select("provider_set_uuid").unique()
     groups = providers.select("provider_group_uuid").unique()
     orgs = organizations.select("organization_uuid").unique()
     counts = {
-        "rates_without_group": rates.select("provider_group_uuid").join(groups, on="provider_group_uuid", how="anti"),
-        "rates_without_organization": rates.select("organization_uuid").join(orgs, on="organization_uuid", how="anti"),
+        "rates_without_provider_set": rates.select("provider_set_uuid").join(sets, on="provider_set_uuid", how="anti"),
+        "set_members_without_group": provider_sets.select("provider_group_uuid").join(
+            groups, on="provider_group_uuid", how="anti"),
+        "set_members_without_organization": provider_sets.select("organization_uuid").join(
+            orgs, on="organization_uuid", how="anti"),
         "providers_without_organization": providers.select("organization_uuid").join(orgs, on="organization_uuid",
                                                                                      how="anti"),
     }
@@ -121,7 +126,8 @@ def volume_change(rows: int, previous_rows: int | None, max_change: float) -> Sc
 
 def reconciliation(file_stats: pl.DataFrame, rates: pl.LazyFrame, rejects: pl.LazyFrame) -> Score:
     """Per file: expected rows (prices x provider groups, counted while reading) must equal the rows
-    found in `rates` + the rows recorded in `rejects` + rows filtered. Failed files fail the check."""
+    found in the denormalized `rates` + the rows recorded in `rejects` + rows filtered. Failed files
+    fail the check."""
     written = rates.group_by("file_id").agg(pl.len().alias("rows_in_lake")).collect()
     rejected = rejects.group_by("file_id").agg(pl.col("rows").sum().alias("rejects_in_lake")).collect()
     table = (

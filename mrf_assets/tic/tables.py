@@ -1,4 +1,4 @@
-"""Arrow schemas of the lake's tables (DESIGN.md section 4). Identifiers stay strings."""
+"""Arrow schemas of the lake's tables (DESIGN.md section 4). Identifiers from payers stay strings."""
 
 from __future__ import annotations
 
@@ -15,8 +15,15 @@ RATES = pa.schema([
     ("negotiated_type", _str), ("negotiated_rate", pa.float64()), ("expiration_date", _str),
     ("billing_class", _str), ("setting", _str), ("service_code", _strs),
     ("billing_code_modifier", _strs), ("additional_information", _str),
-    ("provider_group_id", _str), ("provider_group_uuid", _str), ("organization_uuid", _str),
-    ("last_updated_on", _str), ("schema_version", _str),
+    ("provider_set_uuid", pa.uuid()), ("last_updated_on", _str), ("schema_version", _str),
+])
+
+# The provider groups a price applies to, stored once per distinct set instead of once per price: each
+# price fans out to ~10-20 groups, so `rates` at the full grain would hold ten times the rows of the
+# input's prices. `rates` joined to `provider_sets` (views.denormalized_rates) is that full grain.
+PROVIDER_SETS = pa.schema([
+    ("provider_set_uuid", pa.uuid()), ("provider_group_id", _str), ("provider_group_uuid", _str),
+    ("organization_uuid", _str),
 ])
 
 ORGANIZATIONS = pa.schema([
@@ -46,6 +53,6 @@ FILE_STATS = pa.schema([
 ])
 
 TABLES = {
-    "rates": RATES, "organizations": ORGANIZATIONS, "providers": PROVIDERS,
+    "rates": RATES, "provider_sets": PROVIDER_SETS, "organizations": ORGANIZATIONS, "providers": PROVIDERS,
     "rejects": REJECTS, "file_stats": FILE_STATS,
 }

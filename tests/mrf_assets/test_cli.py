@@ -24,9 +24,10 @@ def test_ingest_file_writes_the_tables(tmp_path):
     assert done.returncode == 0, done.stderr
     assert "status: ok" in done.stdout and "rows: 69069" in done.stdout
     lake = Lake(str(tmp_path / "out"))
-    assert lake.manifest("rates", "2022-09", "adhoc")["rows"] == 69069
-    hive = pl.scan_parquet(f"{tmp_path}/out/rates/**/*.parquet", hive_partitioning=True)
-    assert hive.select(pl.len()).collect().item() == 69069
+    assert lake.manifest("rates", "2022-09", "adhoc")["rows"] == 51712  # prices; 69069 with their provider groups
+    rates, sets = (pl.scan_parquet(f"{tmp_path}/out/{t}/**/*.parquet", hive_partitioning=True)
+                   for t in ("rates", "provider_sets"))
+    assert rates.join(sets, on="provider_set_uuid").select(pl.len()).collect().item() == 69069
 
 
 def test_ingest_file_fails_clearly_on_a_truncated_file(tmp_path):
@@ -46,5 +47,5 @@ def test_materialize_prints_a_summary(tmp_path):
     lines = {line.split()[0]: line for line in done.stdout.splitlines() if line.startswith("cms-")}
     assert set(lines) == {"cms-v1", "cms-v2"}
     assert "completeness=pass accuracy=pass reconciliation=pass referential_integrity=pass" in lines["cms-v1"]
-    assert lines["cms-v1"].split()[1:6] == ["2", "6", "24", "3", "22"]
+    assert lines["cms-v1"].split()[1:8] == ["2", "6", "16", "8", "3", "22", "0"]
     assert (home / "storage").exists()  # the runs are recorded in the SQLite instance the UI reads

@@ -13,7 +13,7 @@ from dagster._core.workspace.load_target import WorkspaceFileTarget
 from mrf_assets.definitions import INGEST_JOB, build_defs
 from tests.conftest import REPO
 
-ASSETS = {"payer_toc", "mrf_file_list", "normalized_rates", "organizations", "providers"}
+ASSETS = {"payer_toc", "mrf_file_list", "normalized_rates", "provider_sets", "organizations", "providers"}
 CHECKS = {"completeness", "accuracy", "reconciliation", "referential_integrity", "rate_uuid_unique", "volume_change"}
 
 

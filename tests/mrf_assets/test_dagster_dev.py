@@ -84,7 +84,7 @@ def test_ui_serves_assets_and_checks(stack):
     data = _graphql(stack["url"], """{ assetNodes { assetKey { path }
         assetChecksOrError { ... on AssetChecks { checks { name blocking } } } } }""")
     nodes = {"/".join(n["assetKey"]["path"]): n for n in data["assetNodes"]}
-    assert set(nodes) == {"payer_toc", "mrf_file_list", "normalized_rates", "organizations", "providers"}
+    assert set(nodes) == {"payer_toc", "mrf_file_list", "normalized_rates", "provider_sets", "organizations", "providers"}
     checks = {c["name"]: c["blocking"] for c in nodes["normalized_rates"]["assetChecksOrError"]["checks"]}
     assert checks == {"completeness": True, "accuracy": True, "reconciliation": True, "referential_integrity": True,
                       "rate_uuid_unique": True, "volume_change": False}
@@ -93,7 +93,7 @@ def test_ui_serves_assets_and_checks(stack):
 
 def test_bad_partition_alert_arrives_through_the_daemon(stack):
     done = subprocess.run([str(Path(sys.executable).with_name("dagster")), "asset", "materialize", "-m",
-                           "mrf_assets.definitions", "--select", "payer_toc,mrf_file_list,normalized_rates,organizations,providers",
+                           "mrf_assets.definitions", "--select", "payer_toc,mrf_file_list,normalized_rates,provider_sets,organizations,providers",
                            "--partition", f"{MONTH:%Y-%m-%d}|sloppy"], cwd=REPO, env=stack["env"],
                           capture_output=True, text=True, timeout=300)
     assert done.returncode != 0  # the blocking checks failed the run

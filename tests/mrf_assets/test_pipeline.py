@@ -12,6 +12,7 @@ import polars as pl
 import pytest
 
 from mrf_assets.tic.lake import Lake
+from mrf_assets.tic.views import scan_denormalized_rates
 from payer_handlers import load_registry
 from payer_handlers.registry import DEFAULT_REGISTRY
 from tests.conftest import DEMO
@@ -46,7 +47,8 @@ def test_demo_payer_through_dagster(tmp_path, instance, payer, folder):
     assert all(c.passed for c in checks.values()), {k: c.metadata for k, c in checks.items()}
     materialized = {m.asset_key.to_user_string() for m in result.get_asset_materialization_events() and
                     [e.event_specific_data.materialization for e in result.get_asset_materialization_events()]}
-    assert materialized == {"payer_toc", "mrf_file_list", "normalized_rates", "organizations", "providers"}
+    assert materialized == {"payer_toc", "mrf_file_list", "normalized_rates", "provider_sets", "organizations",
+                            "providers"}
 
     expected, rejected = Counter(), 0
     for path in toc_in_network_files(DEMO / folder):
@@ -59,12 +61,15 @@ def test_demo_payer_through_dagster(tmp_path, instance, payer, folder):
     stats = table(lake, "file_stats", "2026-11", payer)
     assert stats["status"].to_list() == ["ok"] * len(toc_in_network_files(DEMO / folder))
 
-    # referential integrity: every rate's group and organization exists; groups stored once
+    # referential integrity: every rate's set, group and organization exists; each stored once
     rates = table(lake, "rates", "2026-11", payer)
+    sets = table(lake, "provider_sets", "2026-11", payer)
     providers = table(lake, "providers", "2026-11", payer)
     orgs = table(lake, "organizations", "2026-11", payer)
-    assert set(rates["provider_group_uuid"]) <= set(providers["provider_group_uuid"])
-    assert set(providers["organization_uuid"]) <= set(orgs["organization_uuid"])
+    assert set(rates["provider_set_uuid"]) == set(sets["provider_set_uuid"])
+    assert set(sets["provider_group_uuid"]) <= set(providers["provider_group_uuid"])
+    assert set(sets["organization_uuid"]) | set(providers["organization_uuid"]) <= set(orgs["organization_uuid"])
+    assert sets.is_duplicated().sum() == 0
     assert providers.select("provider_group_uuid", "npi").is_duplicated().sum() == 0
     assert orgs["organization_uuid"].is_duplicated().sum() == 0
     assert rates["rate_uuid"].n_unique() == rates.height
@@ -75,14 +80,17 @@ def test_real_payer_exact_counts(tmp_path, instance):
     assert materialize(instance, DEFAULT_REGISTRY, lake_url, "real-2022").success
     lake = Lake(lake_url)
     counts = {t: lake.manifest(t, "2026-11", "real-2022")["rows"]
-              for t in ("payer_toc", "mrf_file_list", "rates", "organizations", "providers", "rejects", "file_stats")}
-    assert counts == {"payer_toc": 2, "mrf_file_list": 2, "rates": 69069, "organizations": 3, "providers": 30,
-                      "rejects": 122310, "file_stats": 2}
+              for t in ("payer_toc", "mrf_file_list", "rates", "provider_sets", "organizations", "providers", "rejects",
+                        "file_stats")}
+    # UHC NY: 51,712 prices over 3 distinct provider sets (4 members) give 69,069 price x group rows
+    assert counts == {"payer_toc": 2, "mrf_file_list": 2, "rates": 51712, "provider_sets": 4, "organizations": 3,
+                      "providers": 30, "rejects": 122310, "file_stats": 2}
+    assert scan_denormalized_rates(lake, "2026-11", "real-2022").select(pl.len()).collect().item() == 69069
     # a second materialization replaces the partition: same rows, nothing doubled
     assert materialize(instance, DEFAULT_REGISTRY, lake_url, "real-2022").success
-    assert lake.manifest("rates", "2026-11", "real-2022")["rows"] == 69069
+    assert lake.manifest("rates", "2026-11", "real-2022")["rows"] == 51712
     on_disk = pl.scan_parquet(f"{lake_url}/rates/month=2026-11/payer=real-2022/*.parquet").select(pl.len()).collect()
-    assert on_disk.item() == 69069
+    assert on_disk.item() == 51712
 
 
 def test_bad_files_fail_alone_and_reconciliation_reports_them(tmp_path, instance, payer_web):
@@ -112,7 +120,7 @@ def test_bad_files_fail_alone_and_reconciliation_reports_them(tmp_path, instance
     assert stats["invalid.json"]["error"].startswith("invalid JSON")
     # the good file landed; nothing from the failed ones did
     rates = table(lake, "rates", "2026-11", "broken")
-    assert rates.height == 69069 and rates["file_id"].n_unique() == 1
+    assert rates.height == 51712 and rates["file_id"].n_unique() == 1
     file_rejects = table(lake, "rejects", "2026-11", "broken").filter(pl.col("level") == "file")
     assert file_rejects.height == 3
     log = run_log(instance, result)

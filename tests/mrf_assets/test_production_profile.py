@@ -32,6 +32,6 @@ def test_pipeline_runs_on_the_production_profile(tmp_path, monkeypatch, s3_bucke
         # a second instance (another process in production) sees the run: it lives in Postgres
         with dg.DagsterInstance.get() as other:
             assert [r.run_id for r in other.get_runs()] == [result.run_id]
-    assert Lake(lake_url).manifest("rates", "2026-11", "cms-v2")["rows"] == 46
+    assert Lake(lake_url).manifest("rates", "2026-11", "cms-v2")["rows"] == 24
     keys = [o["Key"] for o in boto3.client("s3", endpoint_url=s3_env).list_objects_v2(Bucket=s3_bucket)["Contents"]]
     assert any(k.startswith("lake/rates/month=2026-11/payer=cms-v2/") for k in keys)

@@ -16,7 +16,7 @@ from payer_handlers.registry import DEFAULT_REGISTRY
 from tests.support.dagster_runs import materialize, run_log
 
 PAYERS = ("cms-v1", "cms-v2", "real-2022")
-TABLES = ("payer_toc", "mrf_file_list", "rates", "organizations", "providers", "rejects", "file_stats")
+TABLES = ("payer_toc", "mrf_file_list", "rates", "provider_sets", "organizations", "providers", "rejects", "file_stats")
 
 
 @pytest.fixture
@@ -42,7 +42,7 @@ def test_demo_pipeline_on_s3_matches_local(tmp_path, instance, s3_bucket):
     on_s3 = hive_counts_polars(s3_url, S3Settings.from_env().polars_options())
     local = hive_counts_polars(local_url)
     assert on_s3 == local
-    assert on_s3[("rates", "real-2022")] == 69069 and on_s3[("rates", "cms-v2")] == 46
+    assert on_s3[("rates", "real-2022")] == 51712 and on_s3[("rates", "cms-v2")] == 24
     # DuckDB reads the same layout (local copy; DuckDB's S3 support is an extension it downloads)
     got = duckdb.sql(f"select payer, count(*) from read_parquet('{local_url}/rates/**/*.parquet', "
                      "hive_partitioning=true) group by payer").fetchall()

@@ -1,4 +1,4 @@
-"""Read the lake back as comparable tuples (rates joined to their provider group and organization)."""
+"""Read the lake back as comparable tuples (rates joined to their provider sets, groups and organizations)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import polars as pl
 
 from mrf_assets.tic.lake import Lake
 from mrf_assets.tic.tables import TABLES
+from mrf_assets.tic.views import scan_denormalized_rates
 
 
 def table(lake: Lake, name: str, month: str, payer: str) -> pl.DataFrame:
@@ -13,7 +14,7 @@ def table(lake: Lake, name: str, month: str, payer: str) -> pl.DataFrame:
 
 
 def rate_tuples(lake: Lake, month: str, payer: str, file_id: str | None = None) -> list[tuple]:
-    rates = table(lake, "rates", month, payer)
+    rates = scan_denormalized_rates(lake, month, payer).collect()
     if file_id:
         rates = rates.filter(pl.col("file_id") == file_id)
     groups = (table(lake, "providers", month, payer).group_by("provider_group_uuid")

@@ -35,7 +35,7 @@ def ingest(root: Path, parser: str, *paths: Path):
 
 def tables(lake: Lake) -> dict[str, pl.DataFrame]:
     out = {}
-    for name in ("rates", "providers", "organizations", "rejects"):
+    for name in ("rates", "provider_sets", "providers", "organizations", "rejects"):
         frame = pl.from_arrow(lake.read(name, "2026-11", "p", TABLES[name]))
         if name == "rejects":
             frame = frame.select("file_id", "position", "level", "reason", "rows")

@@ -98,7 +98,7 @@ def test_decimal_ids_resolve_to_their_groups(tmp_path):
     path = tmp_path / "decimal.json"
     path.write_text(text)
     lake, [stat] = ingest(tmp_path, path)
-    ids = set(table(lake, "rates", "2026-11", "p")["provider_group_id"].drop_nulls())
+    ids = set(table(lake, "provider_sets", "2026-11", "p")["provider_group_id"].drop_nulls())
     assert "690.64500" in ids and "690.645" not in ids
     assert stat["rows_rejected"] == 0
 

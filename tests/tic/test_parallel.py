@@ -26,11 +26,13 @@ def run(root, workers: int) -> Lake:
 
 def test_two_workers_equal_one(tmp_path):
     one, two = run(tmp_path / "one", 1), run(tmp_path / "two", 2)
-    for name in ("rates", "providers", "organizations", "rejects"):
+    for name in ("rates", "provider_sets", "providers", "organizations", "rejects"):
         a = pl.from_arrow(one.read(name, "2026-11", "p", TABLES[name]))
         b = pl.from_arrow(two.read(name, "2026-11", "p", TABLES[name]))
         assert a.sort(a.columns).equals(b.sort(a.columns)), name
     providers = pl.from_arrow(two.read("providers", "2026-11", "p"))
     assert providers.is_duplicated().sum() == 0  # groups seen by both workers are stored once
+    sets = pl.from_arrow(two.read("provider_sets", "2026-11", "p"))
+    assert sets.height and sets.is_duplicated().sum() == 0  # and so are provider sets
     stats = pl.from_arrow(two.read("file_stats", "2026-11", "p"))
     assert stats["url"].to_list() == FILES

@@ -6,7 +6,8 @@ import polars as pl
 import pytest
 
 from mrf_assets.tic import quality, rules
-from mrf_assets.tic.tables import ORGANIZATIONS, PROVIDERS, RATES
+from mrf_assets.tic.tables import ORGANIZATIONS, PROVIDERS
+from mrf_assets.tic.views import SCHEMA as RATES  # the full grain, which the scores are defined on
 
 
 def frame(schema, rows: list[dict]) -> pl.LazyFrame:
@@ -120,3 +121,20 @@ def test_reconciliation_detects_missing_rows_and_failed_files():
     assert "u/b: expected 2 rows, lake has 1 + 0 rejected" in problems and "truncated gzip" in problems
     ok = quality.reconciliation(stats.head(1), rates, rejects)
     assert ok.details["files_unreconciled"] == 0
+
+
+def test_referential_integrity_finds_each_broken_link():
+    from mrf_assets.tic.tables import PROVIDER_SETS, RATES as STORED
+    s1, s2 = b"\x01" * 16, b"\x02" * 16
+    rates = frame(STORED, [{"provider_set_uuid": s1}, {"provider_set_uuid": s2}])
+    sets = frame(PROVIDER_SETS, [dict(provider_set_uuid=s1, provider_group_uuid="g1", organization_uuid="o1"),
+                                 dict(provider_set_uuid=s1, provider_group_uuid="g9", organization_uuid="o9")])
+    providers = frame(PROVIDERS, [dict(provider_group_uuid="g1", npi=1730666900, organization_uuid="o1")])
+    orgs = frame(ORGANIZATIONS, [dict(organization_uuid="o1", tin_type="ein", tin_value="113026610")])
+    got = quality.referential_integrity(rates, sets, providers, orgs)
+    assert got.score == 0.0 and got.details == {"rates_without_provider_set": 1, "set_members_without_group": 1,
+                                                "set_members_without_organization": 1,
+                                                "providers_without_organization": 0}
+    whole = quality.referential_integrity(rates.filter(pl.col("provider_set_uuid") == s1),
+                                          sets.filter(pl.col("provider_group_uuid") == "g1"), providers, orgs)
+    assert whole.score == 1.0

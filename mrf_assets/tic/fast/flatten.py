@@ -1,5 +1,5 @@
-"""Flatten decoded items (Arrow) into `rates` rows and `rejects`, with exactly the reference path's
-rules (normalize.Normalizer): the same rows, ids, reasons and counts, computed column-wise.
+"""Flatten decoded items (Arrow) into `rates` rows, `provider_sets` and `rejects`, with exactly the
+reference path's rules (normalize.Normalizer): the same rows, ids, reasons and counts, column-wise.
 
 Provider groups are resolved through the Normalizer itself (once per distinct group), so organizations,
 providers, remote references and the partition-wide dedup stay one piece of code.
@@ -7,6 +7,7 @@ providers, remote references and the partition-wide dedup stay one piece of code
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 import pyarrow as pa
 
@@ -150,26 +151,42 @@ def flatten(items: pa.Table, first: int, norm: Normalizer, references: pl.DataFr
         .list.drop_nulls(), pl.col("billing_code_modifier").list.drop_nulls(),
     ).drop("price_pos").with_row_index("price_pos")
 
-    rows = prices.join(targets, on="rate_id", how="inner")
-    _rejects(norm, rows.filter(pl.col("failure").is_not_null()).select(
-        position.alias("position"), pl.col("failure").alias("reason"), pl.lit(1).alias("rows"),
-        _record(*PRICE_FIELDS).alias("record")), "price")
-    rows = rows.filter(pl.col("failure").is_null())
-    norm.counts["rows"] += rows.height
+    failed = prices.join(targets.filter(pl.col("failure").is_not_null()), on="rate_id", how="inner")
+    _rejects(norm, failed.select(position.alias("position"), pl.col("failure").alias("reason"),
+                                 pl.lit(1).alias("rows"), _record(*PRICE_FIELDS).alias("record")), "price")
+    sets, set_uuids = _provider_sets(norm, targets.filter(pl.col("failure").is_null()))
+    rows = prices.join(sets, on="rate_id", how="inner")
+    norm.counts["rows"] += int(rows["members"].sum() or 0)
     if rows.height == 0:
         return RATES.empty_table()
     out = rows.join(good.select("item", "name", "description", *ITEM_FIELDS), on="item", how="left").select(
-        "price_pos", pl.lit(ctx.payer).alias("payer"), pl.lit(ctx.month).alias("month"),
+        "price_pos", "set_index", pl.lit(ctx.payer).alias("payer"), pl.lit(ctx.month).alias("month"),
         pl.lit(ctx.file_id).alias("file_id"), *ITEM_FIELDS, "name", "description", *PRICE_FIELDS,
-        pl.col("ref_id").alias("provider_group_id"), pl.col("group_uuid").alias("provider_group_uuid"),
-        pl.col("org_uuid").alias("organization_uuid"), pl.lit(ctx.last_updated_on, pl.String).alias("last_updated_on"),
+        pl.lit(ctx.last_updated_on, pl.String).alias("last_updated_on"),
         pl.lit(ctx.schema_version, pl.String).alias("schema_version"))
-    # rate_uuid: fold item fields once per item, price fields once per price, the group once per row
+    set_column = set_uuids.take(out["set_index"].to_arrow())
+    # rate_uuid: fold item fields once per item, price fields once per price, then the price's set
     n = good.height
     state = ids.fold(ids.seed_state(n), [pa.array([ctx.payer] * n), pa.array([ctx.file_id] * n)]
                      + [good[c].to_arrow() for c in ITEM_FIELDS])
     state = ids.fold(state[:, prices["item_pos"].to_numpy()], [prices[c].to_arrow() for c in PRICE_FIELDS])
-    state = ids.fold(state[:, out["price_pos"].to_numpy()], [out["provider_group_uuid"].to_arrow()])
-    table = out.drop("price_pos").to_arrow()
+    state = ids.fold(state[:, out["price_pos"].to_numpy()], [set_column])
+    table = out.drop("price_pos", "set_index").to_arrow()
+    table = table.append_column(RATES.field("provider_set_uuid"), set_column)
     table = table.append_column(RATES.field("rate_uuid"), ids.state_uuids(state))
     return table.select(RATES.names).cast(RATES)
+
+
+def _provider_sets(norm: Normalizer, members: pl.DataFrame) -> tuple[pl.DataFrame, pa.Array]:
+    """Each rate's provider set (rate_id, set_index into the returned ids, members), from its resolved
+    provider groups in file order."""
+    members = members.sort("rate_id", maintain_order=True)
+    rate_ids = members["rate_id"].to_numpy()
+    starts = np.flatnonzero(np.r_[True, rate_ids[1:] != rate_ids[:-1]]) if len(rate_ids) else np.empty(0, np.int64)
+    table = members.select(pl.col("ref_id").alias("provider_group_id"), pl.col("group_uuid").alias("provider_group_uuid"),
+                           pl.col("org_uuid").alias("organization_uuid")).to_arrow()
+    set_uuids = norm.sets.add(table, starts)
+    sets = pl.DataFrame({"rate_id": rate_ids[starts], "set_index": np.arange(len(starts), dtype=np.uint32),
+                         "members": np.diff(np.append(starts, len(rate_ids)))},
+                        schema={"rate_id": pl.UInt32, "set_index": pl.UInt32, "members": pl.Int64})
+    return sets, set_uuids

@@ -1,0 +1,85 @@
+"""Provider sets: the provider groups one negotiated rate applies to, stored once per distinct set.
+
+A price fans out to every provider group of its negotiated rate (10-20 on real and generated files), and
+the same reference lists recur across items, so `rates` keeps one row per price with a
+`provider_set_uuid`, and `provider_sets` holds each distinct set's members once per partition. The set
+id is a content hash of its members in order (ids.provider_set_uuids), so it is the same in every file,
+parser and worker process.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+
+from mrf_assets.tic import ids
+from mrf_assets.tic.tables import PROVIDER_SETS
+
+MEMBER_COLUMNS = ("provider_group_id", "provider_group_uuid", "organization_uuid")
+
+
+class SeenKeys:
+    """A growing set of 64-bit keys in sorted numpy levels (a Python set of millions of ids takes GBs).
+    Levels merge when one is at least half the size of the one before, so adding stays amortized."""
+
+    def __init__(self):
+        self.levels: list[np.ndarray] = []
+
+    def contains(self, keys: np.ndarray) -> np.ndarray:
+        found = np.zeros(len(keys), dtype=bool)
+        for level in self.levels:
+            at = np.minimum(np.searchsorted(level, keys), len(level) - 1)
+            found |= level[at] == keys
+        return found
+
+    def add(self, keys: np.ndarray) -> None:
+        if len(keys):
+            self.levels.append(np.unique(np.asarray(keys, dtype=np.uint64)))
+        while len(self.levels) > 1 and len(self.levels[-1]) * 2 >= len(self.levels[-2]):
+            last = self.levels.pop()
+            self.levels[-1] = np.union1d(self.levels[-1], last)
+
+    def update(self, other: "SeenKeys") -> None:
+        for level in other.levels:
+            self.add(level)
+
+
+class ProviderSets:
+    """The provider sets of one file. `seen` is shared by the files of a partition; the caller merges
+    `new` into it when the file succeeds (a failed file's parts, and so its sets, are discarded)."""
+
+    def __init__(self, seen: SeenKeys):
+        self.seen, self.new = seen, SeenKeys()
+        self.tables: list[pa.Table] = []
+        self._cache: dict[tuple, pa.Scalar] = {}
+
+    def add(self, members: pa.Table, starts: np.ndarray) -> pa.Array:
+        """Ids of the sets whose members (MEMBER_COLUMNS) run from each of `starts` to the next; the
+        members of sets not written before are kept for `take`."""
+        starts = np.asarray(starts, dtype=np.int64)
+        uuids = ids.provider_set_uuids(members, starts)
+        keys = ids.value_keys(uuids)
+        _, first = np.unique(keys, return_index=True)
+        fresh = first[~(self.seen.contains(keys[first]) | self.new.contains(keys[first]))]
+        if len(fresh):
+            self.new.add(keys[fresh])
+            sizes = np.diff(np.append(starts, members.num_rows))[fresh]
+            rows = np.repeat(starts[fresh] - np.cumsum(sizes) + sizes, sizes) + np.arange(sizes.sum())
+            table = members.select(MEMBER_COLUMNS).take(pa.array(rows))
+            uuid_column = uuids.take(pa.array(np.repeat(fresh, sizes)))
+            self.tables.append(table.add_column(0, PROVIDER_SETS.field("provider_set_uuid"), uuid_column)
+                               .cast(PROVIDER_SETS))
+        return uuids
+
+    def one(self, members: tuple[tuple[str | None, str, str], ...]) -> pa.Scalar:
+        """The id of one set given as (provider_group_id, provider_group_uuid, organization_uuid) tuples."""
+        found = self._cache.get(members)
+        if found is None:
+            table = pa.table(dict(zip(MEMBER_COLUMNS, zip(*members))),
+                             schema=pa.schema([PROVIDER_SETS.field(c) for c in MEMBER_COLUMNS]))
+            found = self._cache[members] = self.add(table, np.zeros(1))[0]
+        return found
+
+    def take(self) -> list[pa.Table]:
+        tables, self.tables = self.tables, []
+        return tables
