@@ -131,16 +131,20 @@ def state_uuids(state: np.ndarray) -> pa.Array:
     return pa.ExtensionArray.from_storage(pa.uuid(), storage)
 
 
-def provider_set_uuids(members: pa.Table, starts: np.ndarray) -> pa.Array:
-    """The id of each provider set: `members` (provider_group_uuid, provider_group_id) lists the sets'
-    members one after another, in their order in the file; set k starts at row starts[k]. Each member's
-    hash is salted with its position, so [a, b] and [b, a] differ while the sum is vectorized."""
-    n = members.num_rows
-    state = fold(seed_state(n), [members["provider_group_uuid"], members["provider_group_id"]])
+def member_states(group_uuids, group_ids) -> np.ndarray:
+    """The (2, n) hash state of provider-set members (provider_group_uuid, provider_group_id)."""
+    return fold(seed_state(len(group_uuids)), [group_uuids, group_ids])
+
+
+def provider_set_uuids(members: np.ndarray, starts: np.ndarray) -> pa.Array:
+    """The id of each provider set from its members' states (member_states), listed one set after
+    another in file order; set k starts at column starts[k]. Each member's hash is salted with its
+    position, so [a, b] and [b, a] differ while the sum is vectorized."""
+    n = members.shape[1]
     sizes = np.diff(np.append(starts, n)).astype(np.uint64)
     position = np.arange(n, dtype=np.uint64) - np.repeat(starts.astype(np.uint64), sizes.astype(np.int64))
     with np.errstate(over="ignore"):
-        state = _splitmix(state ^ _splitmix(position + np.uint64(1)))
+        state = _splitmix(members ^ _splitmix(position + np.uint64(1)))
         total = np.add.reduceat(state, starts, axis=1) if n else np.empty((2, 0), dtype=np.uint64)
         return state_uuids(_splitmix(total ^ sizes))
 

@@ -53,11 +53,14 @@ class ProviderSets:
         self.tables: list[pa.Table] = []
         self._cache: dict[tuple, pa.Scalar] = {}
 
-    def add(self, members: pa.Table, starts: np.ndarray) -> pa.Array:
+    def add(self, members: pa.Table, starts: np.ndarray, states: np.ndarray | None = None) -> pa.Array:
         """Ids of the sets whose members (MEMBER_COLUMNS) run from each of `starts` to the next; the
-        members of sets not written before are kept for `take`."""
+        members of sets not written before are kept for `take`. `states`: the members' hash states
+        (ids.member_states), when the caller has them precomputed."""
         starts = np.asarray(starts, dtype=np.int64)
-        uuids = ids.provider_set_uuids(members, starts)
+        if states is None:
+            states = ids.member_states(members["provider_group_uuid"], members["provider_group_id"])
+        uuids = ids.provider_set_uuids(states, starts)
         keys = ids.value_keys(uuids)
         _, first = np.unique(keys, return_index=True)
         fresh = first[~(self.seen.contains(keys[first]) | self.new.contains(keys[first]))]

@@ -18,7 +18,13 @@ from mrf_assets.tic.tables import RATES, REJECTS
 # The id fields at each grain are the rate_uuid fold's own lists, so the two cannot drift apart.
 ITEM_FIELDS, PRICE_FIELDS = ids.ITEM_ID_FIELDS, ids.PRICE_ID_FIELDS
 _TARGET = {"rate_id": pl.UInt32, "group_uuid": pl.String, "org_uuid": pl.String, "ref_id": pl.String,
-           "failure": pl.String}
+           "failure": pl.String, "h0": pl.UInt64, "h1": pl.UInt64}
+
+
+def _with_member_states(frame: pl.DataFrame, ref: str) -> pl.DataFrame:
+    """h0, h1: each provider-set member's hash state, computed once per distinct group (not per rate)."""
+    state = ids.member_states(frame["group_uuid"].to_arrow(), frame[ref].to_arrow())
+    return frame.with_columns(pl.Series("h0", state[0]), pl.Series("h1", state[1]))
 
 
 def reference_table(norm: Normalizer) -> pl.DataFrame:
@@ -26,7 +32,7 @@ def reference_table(norm: Normalizer) -> pl.DataFrame:
     rows = [{"ref_key": key, "group_uuid": t.group_uuid, "org_uuid": t.org_uuid, "failure": t.failure}
             for key, targets in norm.references.items() for t in targets]
     schema = {"ref_key": pl.String, "group_uuid": pl.String, "org_uuid": pl.String, "failure": pl.String}
-    return pl.DataFrame(rows, schema=schema).with_row_index("seq")
+    return _with_member_states(pl.DataFrame(rows, schema=schema), "ref_key").with_row_index("seq")
 
 
 def _record(*columns: str) -> pl.Expr:
@@ -74,7 +80,9 @@ def _inline_targets(norm: Normalizer, rates: pl.DataFrame) -> pl.DataFrame:
             resolved.append((row["key"], target.group_uuid, target.org_uuid, target.failure))
         lookup = pl.DataFrame(resolved, schema={"key": pl.String, "group_uuid": pl.String, "org_uuid": pl.String,
                                                 "failure": pl.String}, orient="row")
-        groups = groups.join(lookup, on="key", how="left").select("rate_id", "group_uuid", "org_uuid", "failure")
+        lookup = _with_member_states(lookup.with_columns(pl.lit(None, pl.String).alias("ref")), "ref")
+        groups = groups.join(lookup, on="key", how="left").select("rate_id", "group_uuid", "org_uuid", "failure",
+                                                                   "h0", "h1")
     else:
         groups = pl.DataFrame(schema={k: v for k, v in _TARGET.items() if k != "ref_id"})
     return pl.concat([groups.with_columns(pl.lit(None, pl.String).alias("ref_id")),
@@ -92,7 +100,7 @@ def _reference_targets(rates: pl.DataFrame, references: pl.DataFrame) -> pl.Data
     undefined = pl.concat_str(pl.lit("provider reference "), pl.col("ref_key"), pl.lit(" is not defined in the file"))
     found = (ids_.join(references, on="ref_key", how="left").sort("order", "seq", nulls_last=True)
              .with_columns(pl.when(pl.col("seq").is_null()).then(undefined).otherwise(pl.col("failure")).alias("failure")))
-    found = found.select("rate_id", "group_uuid", "org_uuid", pl.col("ref_key").alias("ref_id"), "failure")
+    found = found.select("rate_id", "group_uuid", "org_uuid", pl.col("ref_key").alias("ref_id"), "failure", "h0", "h1")
     return pl.concat([found, neither], how="diagonal").select(list(_TARGET)).cast(_TARGET)
 
 
@@ -185,7 +193,7 @@ def _provider_sets(norm: Normalizer, members: pl.DataFrame) -> tuple[pl.DataFram
     starts = np.flatnonzero(np.r_[True, rate_ids[1:] != rate_ids[:-1]]) if len(rate_ids) else np.empty(0, np.int64)
     table = members.select(pl.col("ref_id").alias("provider_group_id"), pl.col("group_uuid").alias("provider_group_uuid"),
                            pl.col("org_uuid").alias("organization_uuid")).to_arrow()
-    set_uuids = norm.sets.add(table, starts)
+    set_uuids = norm.sets.add(table, starts, np.stack([members["h0"].to_numpy(), members["h1"].to_numpy()]))
     sets = pl.DataFrame({"rate_id": rate_ids[starts], "set_index": np.arange(len(starts), dtype=np.uint32),
                          "members": np.diff(np.append(starts, len(rate_ids)))},
                         schema={"rate_id": pl.UInt32, "set_index": pl.UInt32, "members": pl.Int64})
