@@ -150,6 +150,7 @@ class Normalizer:
         self.new_groups: set[str] = set()
         self.new_orgs: set[str] = set()
         self.references: dict[str, list[Target]] = {}
+        self._org_uuids: dict[tuple, str] = {}
         self.counts: Counter = Counter()
         self.rates, self.providers = Columns(RATES), Columns(PROVIDERS)
         self.orgs, self.rejects = Columns(ORGANIZATIONS), Columns(REJECTS)
@@ -166,9 +167,15 @@ class Normalizer:
         tin = group["tin"]
         tin_type = (text(tin.get("type")) or "").strip().lower() or None
         tin_value = normalize_tin(tin_type, tin.get("value"))
-        org_uuid = stable_uuid("org", tin_type, tin_value)
-        npi_values = sorted({n for n in map(coerce_npi, npis) if n is not None})
-        invalid = sum(coerce_npi(n) is None for n in npis)
+        org_uuid = self._org_uuids.get((tin_type, tin_value))
+        if org_uuid is None:  # a few TINs own thousands of groups: one uuid5 each
+            org_uuid = self._org_uuids[(tin_type, tin_value)] = stable_uuid("org", tin_type, tin_value)
+        if all(type(n) is int for n in npis):  # the common case, without coercing NPI by NPI
+            npi_values, invalid = sorted(set(npis)), 0
+        else:
+            coerced = [coerce_npi(n) for n in npis]
+            npi_values = sorted({n for n in coerced if n is not None})
+            invalid = coerced.count(None)
         group_uuid = stable_uuid("group", org_uuid, *npi_values, "invalid", invalid, "networks", *networks)
         if org_uuid not in self.seen_orgs and org_uuid not in self.new_orgs:
             self.new_orgs.add(org_uuid)
