@@ -28,7 +28,7 @@ from mrf_assets.tic.in_network import HEADER_KEYS
 from mrf_assets.tic.normalize import Normalizer, text
 from mrf_assets.tic.sources import SourceError, open_json
 
-BATCH_BYTES = 8 << 20  # of item JSON per Arrow batch: one batch fans out ~20x into rows
+BATCH_BYTES = 8 << 20  # of item JSON per Arrow batch (16 MB: ~10 % faster, ~40 % more memory)
 BLOCK = 8 << 20
 GIANT_ITEM = 64 << 20
 GIANT_RATE = 512 << 20  # one negotiated rate this big cannot be decoded within bounded memory
