@@ -161,7 +161,9 @@ class PartitionIngest:
                     partition.discard(fid)
                 parts.update(self._open_parts(fid, stat))
                 return
-            for name, table in self._take(fast.norm, rates):
+            with fast.norm.lock:  # flatten threads add to the normalizer's tables
+                ready = self._take(fast.norm, rates)
+            for name, table in ready:
                 writer.put(parts[name], table)
 
         fast = FastFile(path, lambda header: self._normalizer(fid, header, stat), flush, stat)

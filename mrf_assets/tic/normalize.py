@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -155,6 +156,7 @@ class Normalizer:
         self.rates, self.providers = Columns(RATES), Columns(PROVIDERS)
         self.orgs, self.rejects = Columns(ORGANIZATIONS), Columns(REJECTS)
         self.sets = ProviderSets(seen_sets)
+        self.lock = threading.RLock()  # the fast path flattens batches on several threads
         self.reject_tables: list[pa.Table] = []  # rejects built column-wise (fast path)
 
     # provider groups -------------------------------------------------------------------------

@@ -7,6 +7,8 @@ providers, remote references and the partition-wide dedup stay one piece of code
 
 from __future__ import annotations
 
+from collections import Counter
+
 import numpy as np
 import polars as pl
 import pyarrow as pa
@@ -42,17 +44,28 @@ def _record(*columns: str) -> pl.Expr:
     return pl.when(text.str.len_chars() > 2000).then(text.str.slice(0, 2000) + "...(truncated)").otherwise(text)
 
 
-def _rejects(norm: Normalizer, frame: pl.DataFrame, level: str) -> None:
-    """Reject rows from a frame of position, reason, rows and record."""
-    if frame.height == 0:
-        return
-    ctx = norm.ctx
-    table = frame.select(
-        pl.lit(ctx.payer).alias("payer"), pl.lit(ctx.month).alias("month"), pl.lit(ctx.file_id).alias("file_id"),
-        "position", pl.lit(level).alias("level"), "reason", pl.col("rows").cast(pl.Int64), "record",
-    ).to_arrow().cast(REJECTS)
-    norm.reject_tables.append(table)
-    norm.counts["rows_rejected"] += int(frame["rows"].sum())
+class _BatchOut:
+    """What one batch adds to the file's counts and rejects, applied to the Normalizer under its lock
+    when the batch is done (batches are flattened on several threads)."""
+
+    def __init__(self, norm: Normalizer):
+        self.ctx, self.counts, self.rejects = norm.ctx, Counter(), []
+
+    def reject(self, frame: pl.DataFrame, level: str) -> None:
+        """Reject rows from a frame of position, reason, rows and record."""
+        if frame.height == 0:
+            return
+        ctx = self.ctx
+        self.rejects.append(frame.select(
+            pl.lit(ctx.payer).alias("payer"), pl.lit(ctx.month).alias("month"), pl.lit(ctx.file_id).alias("file_id"),
+            "position", pl.lit(level).alias("level"), "reason", pl.col("rows").cast(pl.Int64), "record",
+        ).to_arrow().cast(REJECTS))
+        self.counts["rows_rejected"] += int(frame["rows"].sum())
+
+    def apply(self, norm: Normalizer) -> None:
+        with norm.lock:
+            norm.counts.update(self.counts)
+            norm.reject_tables.extend(self.rejects)
 
 
 def _rates(items: pa.Table, good_rows: np.ndarray, first: int, rate_offset: int) -> pl.DataFrame:
@@ -96,10 +109,11 @@ def _inline_targets(norm: Normalizer, rates: pl.DataFrame) -> pl.DataFrame:
                            separator="\x1f")
         groups = groups.with_columns(key.alias("key"))
         resolved = []
-        for row in groups.unique("key", maintain_order=True).iter_rows(named=True):
-            group = {"npi": row["npi"], "tin": row["tin"]} if row["tin"] is not None else {"npi": row["npi"]}
-            target = norm._group(group, [], None)
-            resolved.append((row["key"], target.group_uuid, target.org_uuid, target.failure))
+        with norm.lock:
+            for row in groups.unique("key", maintain_order=True).iter_rows(named=True):
+                group = {"npi": row["npi"], "tin": row["tin"]} if row["tin"] is not None else {"npi": row["npi"]}
+                target = norm._group(group, [], None)
+                resolved.append((row["key"], target.group_uuid, target.org_uuid, target.failure))
         lookup = pl.DataFrame(resolved, schema={"key": pl.String, "group_uuid": pl.String, "org_uuid": pl.String,
                                                 "failure": pl.String}, orient="row")
         lookup = _with_member_states(lookup.with_columns(pl.lit(None, pl.String).alias("ref")), "ref")
@@ -129,10 +143,20 @@ def _reference_targets(rates: pl.DataFrame, references: pl.DataFrame) -> pl.Data
 def flatten(items: pa.Table, first: int, norm: Normalizer, references: pl.DataFrame,
             rate_offset: int = 0, new_items: bool = True) -> pa.Table:
     """Rates rows of a batch of decoded items whose first item is in_network[first]. A giant item comes
-    in chunks of its rates: `rate_offset` numbers them on, and only its first chunk counts the item."""
-    ctx = norm.ctx
+    in chunks of its rates: `rate_offset` numbers them on, and only its first chunk counts the item.
+    Safe to call from several threads at once on the same Normalizer."""
+    batch = _BatchOut(norm)
+    try:
+        return _flatten(items, first, norm, references, rate_offset, new_items, batch)
+    finally:
+        batch.apply(norm)
+
+
+def _flatten(items: pa.Table, first: int, norm: Normalizer, references: pl.DataFrame, rate_offset: int,
+             new_items: bool, batch: _BatchOut) -> pa.Table:
+    ctx, counts = norm.ctx, batch.counts
     df = pl.from_arrow(items).with_row_index("item", offset=first)
-    norm.counts["items"] += df.height if new_items else 0
+    counts["items"] += df.height if new_items else 0
     blank = lambda c: pl.col(c).fill_null("") == ""  # noqa: E731
     reason = (pl.when(blank("billing_code") & blank("billing_code_type"))
               .then(pl.lit("in-network item has no billing_code or billing_code_type"))
@@ -144,14 +168,14 @@ def flatten(items: pa.Table, first: int, norm: Normalizer, references: pl.DataFr
     if not new_items:
         bad = bad.clear()  # rejected once, with its first chunk
         df = df.filter(pl.col("reason").is_null())
-    norm.counts["items_rejected"] += bad.height
-    _rejects(norm, bad.select(_position(("in_network", "item")).alias("position"), "reason", pl.lit(0).alias("rows"),
+    counts["items_rejected"] += bad.height
+    batch.reject(bad.select(_position(("in_network", "item")).alias("position"), "reason", pl.lit(0).alias("rows"),
                               _record(*items.column_names).alias("record")), "item")
     good = df.filter(pl.col("reason").is_null()).drop("reason").with_row_index("item_pos")
 
     rates = _rates(items, good["item"].to_numpy() - first, first, rate_offset)
     no_prices = pl.col("negotiated_prices").is_null() | (pl.col("negotiated_prices").list.len() == 0)
-    _rejects(norm, rates.filter(no_prices).select(
+    batch.reject(rates.filter(no_prices).select(
         _position(("in_network", "item"), ("negotiated_rates", "r")).alias("position"),
         pl.lit("negotiated rate has no negotiated_prices list").alias("reason"), pl.lit(0).alias("rows"),
         _record("provider_references", "provider_groups", "negotiated_prices").alias("record")), "rate")
@@ -164,13 +188,13 @@ def flatten(items: pa.Table, first: int, norm: Normalizer, references: pl.DataFr
                             pl.col("negotiated_prices").is_null().alias("price_null"))
               .unnest("negotiated_prices").join(fanout, on="rate_id", how="left")
               .with_columns(pl.col("targets").fill_null(0)).with_row_index("price_pos"))
-    norm.counts["prices"] += prices.height
-    norm.counts["expected_rows"] += int(prices["targets"].sum() or 0)
+    counts["prices"] += prices.height
+    counts["expected_rows"] += int(prices["targets"].sum() or 0)
     position = _position(("in_network", "item"), ("negotiated_rates", "r"), ("negotiated_prices", "p"))
     broken = prices.with_columns(
         pl.when(pl.col("price_null")).then(pl.lit("negotiated price is not an object"))
         .when(pl.col("negotiated_rate").is_null()).then(pl.lit("negotiated_rate is not a number: None")).alias("reason"))
-    _rejects(norm, broken.filter(pl.col("reason").is_not_null()).select(
+    batch.reject(broken.filter(pl.col("reason").is_not_null()).select(
         position.alias("position"), "reason", pl.col("targets").alias("rows"), _record(*PRICE_FIELDS).alias("record")),
         "price")
     prices = broken.filter(pl.col("reason").is_null()).drop("reason").with_columns(
@@ -180,11 +204,11 @@ def flatten(items: pa.Table, first: int, norm: Normalizer, references: pl.DataFr
     ).drop("price_pos").with_row_index("price_pos")
 
     failed = prices.join(targets.filter(pl.col("failure").is_not_null()), on="rate_id", how="inner")
-    _rejects(norm, failed.select(position.alias("position"), pl.col("failure").alias("reason"),
+    batch.reject(failed.select(position.alias("position"), pl.col("failure").alias("reason"),
                                  pl.lit(1).alias("rows"), _record(*PRICE_FIELDS).alias("record")), "price")
     sets, set_uuids = _provider_sets(norm, targets.filter(pl.col("failure").is_null()))
     rows = prices.join(sets, on="rate_id", how="inner")
-    norm.counts["rows"] += int(rows["members"].sum() or 0)
+    counts["rows"] += int(rows["members"].sum() or 0)
     if rows.height == 0:
         return RATES.empty_table()
     out = rows.join(good.select("item", "name", "description", *ITEM_FIELDS), on="item", how="left").select(
@@ -213,7 +237,8 @@ def _provider_sets(norm: Normalizer, members: pl.DataFrame) -> tuple[pl.DataFram
     starts = np.flatnonzero(np.r_[True, rate_ids[1:] != rate_ids[:-1]]) if len(rate_ids) else np.empty(0, np.int64)
     table = members.select(pl.col("ref_id").alias("provider_group_id"), pl.col("group_uuid").alias("provider_group_uuid"),
                            pl.col("org_uuid").alias("organization_uuid")).to_arrow()
-    set_uuids = norm.sets.add(table, starts, np.stack([members["h0"].to_numpy(), members["h1"].to_numpy()]))
+    with norm.lock:
+        set_uuids = norm.sets.add(table, starts, np.stack([members["h0"].to_numpy(), members["h1"].to_numpy()]))
     sets = pl.DataFrame({"rate_id": rate_ids[starts], "set_index": np.arange(len(starts), dtype=np.uint32),
                          "members": np.diff(np.append(starts, len(rate_ids)))},
                         schema={"rate_id": pl.UInt32, "set_index": pl.UInt32, "members": pl.Int64})

@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import queue
 import tempfile
 import threading
+from collections import deque
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from decimal import Decimal
 from pathlib import Path
 
@@ -32,6 +35,8 @@ BATCH_BYTES = 8 << 20  # of item JSON per Arrow batch (16 MB: ~10 % faster, ~40 
 BLOCK = 8 << 20
 GIANT_ITEM = 64 << 20
 GIANT_RATE = 512 << 20  # one negotiated rate this big cannot be decoded within bounded memory
+# Arrow decoding, polars and numpy release the GIL, so two batches flatten on two cores at once.
+FLATTEN_THREADS = min(2, os.cpu_count() or 1)
 
 
 class _NeedsReferences(Exception):
@@ -65,16 +70,23 @@ class FastFile:
         self.path, self.make_normalizer, self.flush, self.stat = path, make_normalizer, flush, stat
         self.norm: Normalizer | None = None
         self._refs_table, self._refs_count = None, 0
+        self._pool: ThreadPoolExecutor | None = None
+        self._pending: deque[Future] = deque()  # batches being flattened, oldest first
 
     def run(self) -> Normalizer:
-        try:
-            self._pass(items=True, references=True)
-        except _NeedsReferences:
-            self.norm, self._refs_table = None, None  # the caller discards this file's parts; references first
-            self.stat["passes"] = 2
-            self.flush(discard=True)
-            self._pass(items=False, references=True)
-            self._pass(items=True, references=False)
+        with ThreadPoolExecutor(FLATTEN_THREADS, thread_name_prefix="mrf-flatten") as self._pool:
+            try:
+                self._pass(items=True, references=True)
+            except _NeedsReferences:
+                self._drain(failed=True)
+                self.norm, self._refs_table = None, None  # the caller discards this file's parts; references first
+                self.stat["passes"] = 2
+                self.flush(discard=True)
+                self._pass(items=False, references=True)
+                self._pass(items=True, references=False)
+            except BaseException:
+                self._drain(failed=True)
+                raise
         return self.norm
 
     def _normalizer(self, header: dict) -> Normalizer:
@@ -96,7 +108,9 @@ class FastFile:
                     if kind == "scalar" and key in HEADER_KEYS and not frozen:
                         header[key] = text(json.loads(event[2], parse_float=Decimal))
                     elif key == "provider_references" and references and kind in ("element", "big_element"):
-                        self._normalizer(header).add_reference(_load(event))
+                        reference = _load(event)
+                        with self._normalizer(header).lock:  # inline groups may be resolving on a flatten thread
+                            self.norm.add_reference(reference)
                     elif key == "provider_references" and kind == "array_end":
                         refs_done = True
                     elif key == "in_network":
@@ -123,27 +137,45 @@ class FastFile:
             raise SourceError("no in_network array: this is not an in-network rates file")
         if items:
             self._decode(batch, first, refs_done)
+            self._drain()
 
     def _decode(self, batch: list[bytes], first: int, refs_done: bool, rate_offset: int = 0,
                 new_items: bool = True) -> None:
+        """Hand a batch to a flatten thread; results are written in batch order."""
         if not batch:
             return
+        args = (batch, first, refs_done, self._references(), rate_offset, new_items)
+        self._pending.append(self._pool.submit(self._convert, *args))
+        while len(self._pending) > FLATTEN_THREADS:
+            self.flush(rates=self._pending.popleft().result())
+
+    def _drain(self, failed: bool = False) -> None:
+        """Wait for every batch in flight; after a failure their results and errors no longer matter."""
+        while self._pending:
+            future = self._pending.popleft()
+            if failed:
+                future.cancel() or future.exception()
+            else:
+                self.flush(rates=future.result())
+
+    def _convert(self, batch: list[bytes], first: int, refs_done: bool, references, rate_offset: int,
+                 new_items: bool) -> pa.Table | None:
         norm = self.norm
         try:
             items = decode_items(batch)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
-            self.stat.setdefault("fallback_reason", str(exc)[:300])
-            norm.counts["items_fallback"] += len(batch) if new_items else 0
-            for offset, blob in enumerate(batch):
-                item = json.loads(blob, parse_float=Decimal)
-                if not refs_done and _uses_references(item):
-                    raise _NeedsReferences()
-                norm.add_item(item, first + offset, rate_offset=rate_offset, new_item=new_items)
-            self.flush()
-            return
+            with norm.lock:
+                self.stat.setdefault("fallback_reason", str(exc)[:300])
+                norm.counts["items_fallback"] += len(batch) if new_items else 0
+                for offset, blob in enumerate(batch):
+                    item = json.loads(blob, parse_float=Decimal)
+                    if not refs_done and _uses_references(item):
+                        raise _NeedsReferences()
+                    norm.add_item(item, first + offset, rate_offset=rate_offset, new_item=new_items)
+            return None
         if not refs_done and _arrow_uses_references(items):
             raise _NeedsReferences()
-        self.flush(rates=flatten(items, first, norm, self._references(), rate_offset, new_items))
+        return flatten(items, first, norm, references, rate_offset, new_items)
 
     def _references(self):
         """The provider references as a table, rebuilt only when more have been read."""
@@ -160,7 +192,8 @@ class FastFile:
                 fields[event[1]] = event[2]
         head = b"{" + b",".join(json.dumps(k).encode() + b":" + v for k, v in fields.items())
         head += b"," if fields else b""
-        self.norm.counts["items_giant"] += 1
+        with self.norm.lock:
+            self.norm.counts["items_giant"] += 1
         chunk: list[bytes] = []
         size = offset = 0
         for event in _scan_file(path, arrays=("negotiated_rates",)):
