@@ -83,6 +83,19 @@ def _splitmix(x: np.ndarray) -> np.ndarray:
     return x
 
 
+_HASHES: dict[str, tuple[int, int]] = {}  # values recur batch after batch (codes, dates, place of service)
+
+
+def _string_hash(value: str) -> tuple[int, int]:
+    found = _HASHES.get(value)
+    if found is None:
+        if len(_HASHES) >= 1 << 20:
+            _HASHES.clear()
+        digest = hashlib.blake2b(value.encode(), digest_size=16).digest()
+        found = _HASHES[value] = (int.from_bytes(digest[:8], "big"), int.from_bytes(digest[8:], "big"))
+    return found
+
+
 def _value_hashes(column: pa.Array | pa.ChunkedArray) -> np.ndarray:
     """(2, n) uint64: the two lane hashes of every value of a string, float or list<string> column."""
     if isinstance(column, pa.ChunkedArray):
@@ -98,15 +111,12 @@ def _value_hashes(column: pa.Array | pa.ChunkedArray) -> np.ndarray:
     if pa.types.is_floating(column.type):  # the bits of the double: no formatting involved
         bits = column.fill_null(float("nan")).to_numpy(zero_copy_only=False).view(np.uint64)
         return np.stack([_splitmix(bits.copy()), _splitmix(bits ^ np.uint64(_SEEDS[1]))])
-    if pa.types.is_list(column.type) or pa.types.is_large_list(column.type):  # null and [] stay distinct
-        column = column.cast(pa.list_(pa.string()))
-        joined = pc.binary_join(column.fill_null(pa.scalar([], column.type)), "\x1e")
-        column = pc.if_else(pc.is_null(column), pa.scalar(None, pa.string()), joined)
+    if pa.types.is_list(column.type) or pa.types.is_large_list(column.type):  # null -> null, [] -> "": distinct
+        column = pc.binary_join(column, pa.scalar("\x1e", column.type.value_type))
     encoded = pc.dictionary_encode(column.cast(pa.string()))
     table = np.empty((2, len(encoded.dictionary) + 1), dtype=np.uint64)
     for index, value in enumerate(encoded.dictionary.to_pylist()):
-        digest = hashlib.blake2b(value.encode(), digest_size=16).digest()
-        table[0, index], table[1, index] = int.from_bytes(digest[:8], "big"), int.from_bytes(digest[8:], "big")
+        table[:, index] = _string_hash(value)
     table[:, -1] = _NULL
     return table[:, encoded.indices.fill_null(len(encoded.dictionary)).to_numpy(zero_copy_only=False)]
 
