@@ -89,7 +89,7 @@ _HASHES: dict[str, tuple[int, int]] = {}  # values recur batch after batch (code
 def _string_hash(value: str) -> tuple[int, int]:
     found = _HASHES.get(value)
     if found is None:
-        if len(_HASHES) >= 1 << 20:
+        if len(_HASHES) >= 1 << 16:
             _HASHES.clear()
         digest = hashlib.blake2b(value.encode(), digest_size=16).digest()
         found = _HASHES[value] = (int.from_bytes(digest[:8], "big"), int.from_bytes(digest[8:], "big"))

@@ -203,7 +203,9 @@ class PartitionIngest:
         ready += [("provider_sets", table) for table in normalizer.sets.take()]
         ready += [("providers", normalizer.providers.take()), ("organizations", normalizer.orgs.take()),
                   ("rejects", normalizer.rejects.take())] + [("rejects", t) for t in normalizer.reject_tables]
+        ready += [("providers", t.cast(TABLES["providers"])) for t in normalizer.provider_tables]
         normalizer.reject_tables.clear()
+        normalizer.provider_tables.clear()
         return ready
 
     @classmethod

@@ -158,6 +158,7 @@ class Normalizer:
         self.sets = ProviderSets(seen_sets)
         self.lock = threading.RLock()  # the fast path flattens batches on several threads
         self.reject_tables: list[pa.Table] = []  # rejects built column-wise (fast path)
+        self.provider_tables: list[pa.Table] = []  # provider groups resolved column-wise (fast path)
 
     # provider groups -------------------------------------------------------------------------
     def _group(self, group, networks: list[str], reference_id: str | None) -> Target:

@@ -86,10 +86,12 @@ NPI = st.sampled_from([1730666900, 1285613760, 1234567893, 1111111111, 0])
 
 
 def group():
-    return st.fixed_dictionaries({"npi": st.lists(NPI, min_size=1, max_size=3),
-                                  "tin": st.fixed_dictionaries({"type": st.sampled_from(["ein", "npi", "EIN"]),
-                                                                "value": st.sampled_from(["12-3456789", "123456789", "1234567893"])},
-                                                               optional={"business_name": TEXT})})
+    tin = st.fixed_dictionaries({"type": st.sampled_from(["ein", "npi", "EIN", " Ein ", ""]),
+                                 "value": st.sampled_from(["12-3456789", "123456789", "1234567893", " 12-3456789 ", "12-345"])},
+                                optional={"business_name": TEXT})
+    return st.one_of(
+        st.fixed_dictionaries({"npi": st.lists(NPI, min_size=1, max_size=3), "tin": tin}),
+        st.fixed_dictionaries({"npi": st.lists(st.one_of(NPI, st.none()), max_size=3)}, optional={"tin": tin}))
 
 
 def price():
@@ -106,8 +108,10 @@ def price():
 
 @st.composite
 def documents(draw):
-    refs_ids = draw(st.lists(st.integers(0, 50), min_size=0, max_size=5, unique=True))
-    references = [{"provider_group_id": i, "provider_groups": draw(st.lists(group(), min_size=1, max_size=2))}
+    refs_ids = draw(st.lists(st.integers(0, 50), min_size=0, max_size=5))  # an id may be listed twice
+    references = [{"provider_group_id": i, "provider_groups": draw(st.lists(group(), min_size=0, max_size=2)),
+                   **draw(st.fixed_dictionaries({}, optional={"network_name": st.lists(st.one_of(TEXT, st.none()),
+                                                                                        max_size=2)}))}
                   for i in refs_ids]
     def rate():
         base = {"negotiated_prices": draw(st.lists(price(), min_size=0, max_size=3))}
@@ -133,7 +137,7 @@ def documents(draw):
     return {k: doc[k] for k in order}, draw(st.sampled_from([None, 1, 4])), draw(st.booleans())
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(documents())
 def test_generated_files_equal_reference(tmp_path_factory, case):
     doc, indent, ascii_only = case

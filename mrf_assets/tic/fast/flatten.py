@@ -30,12 +30,10 @@ def _with_member_states(frame: pl.DataFrame, ref: str) -> pl.DataFrame:
     return frame.with_columns(pl.Series("h0", state[0]), pl.Series("h1", state[1]))
 
 
-def reference_table(norm: Normalizer) -> pl.DataFrame:
-    """The file's provider references as rows (ref_key, group, organization, failure), in order."""
-    rows = [{"ref_key": key, "group_uuid": t.group_uuid, "org_uuid": t.org_uuid, "failure": t.failure}
-            for key, targets in norm.references.items() for t in targets]
-    schema = {"ref_key": pl.String, "group_uuid": pl.String, "org_uuid": pl.String, "failure": pl.String}
-    return _with_member_states(pl.DataFrame(rows, schema=schema), "ref_key").with_row_index("seq")
+def reference_table(references: pl.DataFrame) -> pl.DataFrame:
+    """The file's provider references (ref_key, group_uuid, org_uuid, failure; references.latest) ready
+    to join: with their member hash states and their order."""
+    return _with_member_states(references, "ref_key").with_row_index("seq")
 
 
 def _record(*columns: str) -> pl.Expr:

@@ -26,15 +26,17 @@ import pyarrow.compute as pc
 
 from mrf_assets.tic.fast.decode import decode_items
 from mrf_assets.tic.fast.flatten import flatten, reference_table
+from mrf_assets.tic.fast.references import NeedsPython, decode_references, latest, python_rows, resolve, to_targets
 from mrf_assets.tic.fast.scan import TopLevelScanner
 from mrf_assets.tic.in_network import HEADER_KEYS
-from mrf_assets.tic.normalize import Normalizer, text
+from mrf_assets.tic.normalize import Normalizer, id_text, text
 from mrf_assets.tic.sources import SourceError, open_json
 
 BATCH_BYTES = 8 << 20  # of item JSON per Arrow batch (16 MB: ~10 % faster, ~40 % more memory)
 BLOCK = 8 << 20
 GIANT_ITEM = 64 << 20
 GIANT_RATE = 512 << 20  # one negotiated rate this big cannot be decoded within bounded memory
+PROVIDER_ROWS = 200_000
 # Arrow decoding, polars and numpy release the GIL, so two batches flatten on two cores at once.
 FLATTEN_THREADS = min(2, os.cpu_count() or 1)
 
@@ -69,7 +71,9 @@ class FastFile:
     def __init__(self, path: Path, make_normalizer: Callable[[dict], Normalizer], flush: Callable, stat: dict):
         self.path, self.make_normalizer, self.flush, self.stat = path, make_normalizer, flush, stat
         self.norm: Normalizer | None = None
-        self._refs_table, self._refs_count = None, 0
+        self._refs_table = None
+        self._ref_frames: list = []  # provider_references, a frame per batch (fast.references)
+        self._python_refs_for, self._python_refs_count = None, 0
         self._pool: ThreadPoolExecutor | None = None
         self._pending: deque[Future] = deque()  # batches being flattened, oldest first
 
@@ -80,6 +84,7 @@ class FastFile:
             except _NeedsReferences:
                 self._drain(failed=True)
                 self.norm, self._refs_table = None, None  # the caller discards this file's parts; references first
+                self._ref_frames = []
                 self.stat["passes"] = 2
                 self.flush(discard=True)
                 self._pass(items=False, references=True)
@@ -99,7 +104,8 @@ class FastFile:
         header: dict = {}
         refs_done, frozen = not references, False  # frozen: in_network has started
         batch: list[bytes] = []
-        size = first = index = 0
+        refs: list[tuple] = []
+        size = first = index = refs_size = 0
         with tempfile.TemporaryDirectory(prefix="mrf-giant-") as spill:
             scanner = TopLevelScanner(max_element_bytes=GIANT_ITEM, spill_dir=spill)
             for block in _blocks(self.path, self.stat):
@@ -108,10 +114,14 @@ class FastFile:
                     if kind == "scalar" and key in HEADER_KEYS and not frozen:
                         header[key] = text(json.loads(event[2], parse_float=Decimal))
                     elif key == "provider_references" and references and kind in ("element", "big_element"):
-                        reference = _load(event)
-                        with self._normalizer(header).lock:  # inline groups may be resolving on a flatten thread
-                            self.norm.add_reference(reference)
+                        refs.append(event)
+                        refs_size += len(event[2])
+                        if refs_size >= BATCH_BYTES or kind == "big_element":
+                            self._add_references(header, refs)
+                            refs, refs_size = [], 0
                     elif key == "provider_references" and kind == "array_end":
+                        self._add_references(header, refs)
+                        refs, refs_size = [], 0
                         refs_done = True
                     elif key == "in_network":
                         if not frozen:  # like the reference path: header fields after in_network are ignored
@@ -133,6 +143,7 @@ class FastFile:
                                 batch, size, first = [], 0, index + 1
                         index += 1
             scanner.close()
+        self._add_references(header, refs)
         if not frozen:
             raise SourceError("no in_network array: this is not an in-network rates file")
         if items:
@@ -165,6 +176,7 @@ class FastFile:
             items = decode_items(batch)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
             with norm.lock:
+                self._python_references()
                 self.stat.setdefault("fallback_reason", str(exc)[:300])
                 norm.counts["items_fallback"] += len(batch) if new_items else 0
                 for offset, blob in enumerate(batch):
@@ -177,11 +189,40 @@ class FastFile:
             raise _NeedsReferences()
         return flatten(items, first, norm, references, rate_offset, new_items)
 
+    def _add_references(self, header: dict, events: list[tuple]) -> None:
+        """A batch of provider_references elements: column-wise, or by the reference rules when Arrow
+        cannot take it (a giant reference is loaded on its own)."""
+        if not events:
+            return
+        norm = self._normalizer(header)
+        with norm.lock:  # inline groups may be resolving on a flatten thread
+            try:
+                if any(e[0] == "big_element" for e in events):
+                    raise NeedsPython()
+                frame = resolve(norm, decode_references([e[2] for e in events]))
+            except (NeedsPython, pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                keys = []
+                for event in events:
+                    reference = _load(event)
+                    norm.add_reference(reference)
+                    keys.append(id_text(reference.get("provider_group_id")) if isinstance(reference, dict) else None)
+                frame = python_rows(norm, [k for k in keys if k is not None])
+            self._ref_frames.append(frame)
+            self._refs_table = None
+        if len(norm.providers) + sum(t.num_rows for t in norm.provider_tables) >= PROVIDER_ROWS:
+            self.flush()  # a file can list millions of NPIs before its first item
+
     def _references(self):
         """The provider references as a table, rebuilt only when more have been read."""
-        if self._refs_table is None or self._refs_count != len(self.norm.references):
-            self._refs_table, self._refs_count = reference_table(self.norm), len(self.norm.references)
+        if self._refs_table is None:
+            self._refs_table = reference_table(latest(self._ref_frames))
         return self._refs_table
+
+    def _python_references(self) -> None:
+        """Give the Normalizer every reference as Targets, for items that fall back to its rules."""
+        if self._python_refs_for is not self._ref_frames or self._python_refs_count != len(self._ref_frames):
+            self.norm.references = to_targets(latest(self._ref_frames))
+            self._python_refs_for, self._python_refs_count = self._ref_frames, len(self._ref_frames)
 
     def _giant(self, path: str, index: int, refs_done: bool) -> None:
         """An item too big to hold: its own fields first (one scan of the spill file), then its
