@@ -9,6 +9,8 @@ parser and worker process.
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pyarrow as pa
 
@@ -26,18 +28,24 @@ class SeenKeys:
         self.levels: list[np.ndarray] = []
 
     def contains(self, keys: np.ndarray) -> np.ndarray:
+        order = np.argsort(keys)  # sorted needles make searchsorted walk each level once
+        needles = keys[order]
         found = np.zeros(len(keys), dtype=bool)
         for level in self.levels:
-            at = np.minimum(np.searchsorted(level, keys), len(level) - 1)
-            found |= level[at] == keys
-        return found
+            at = np.minimum(np.searchsorted(level, needles), len(level) - 1)
+            found |= level[at] == needles
+        out = np.empty_like(found)
+        out[order] = found
+        return out
 
     def add(self, keys: np.ndarray) -> None:
         if len(keys):
             self.levels.append(np.unique(np.asarray(keys, dtype=np.uint64)))
         while len(self.levels) > 1 and len(self.levels[-1]) * 2 >= len(self.levels[-2]):
             last = self.levels.pop()
-            self.levels[-1] = np.union1d(self.levels[-1], last)
+            # two sorted runs: a stable sort (timsort) merges them in linear time, where union1d re-sorts
+            merged = np.sort(np.concatenate([self.levels[-1], last]), kind="stable")
+            self.levels[-1] = merged[np.r_[True, merged[1:] != merged[:-1]]]
 
     def update(self, other: "SeenKeys") -> None:
         for level in other.levels:
@@ -52,6 +60,7 @@ class ProviderSets:
         self.seen, self.new = seen, SeenKeys()
         self.tables: list[pa.Table] = []
         self._cache: dict[tuple, pa.Scalar] = {}
+        self._lock = threading.Lock()
 
     def add(self, members: pa.Table, starts: np.ndarray, states: np.ndarray | None = None) -> pa.Array:
         """Ids of the sets whose members (MEMBER_COLUMNS) run from each of `starts` to the next; the
@@ -63,15 +72,17 @@ class ProviderSets:
         uuids = ids.provider_set_uuids(states, starts)
         keys = ids.value_keys(uuids)
         _, first = np.unique(keys, return_index=True)
-        fresh = first[~(self.seen.contains(keys[first]) | self.new.contains(keys[first]))]
-        if len(fresh):
+        with self._lock:  # batches are flattened on several threads
+            fresh = first[~(self.seen.contains(keys[first]) | self.new.contains(keys[first]))]
             self.new.add(keys[fresh])
+        if len(fresh):
             sizes = np.diff(np.append(starts, members.num_rows))[fresh]
             rows = np.repeat(starts[fresh] - np.cumsum(sizes) + sizes, sizes) + np.arange(sizes.sum())
             table = members.select(MEMBER_COLUMNS).take(pa.array(rows))
             uuid_column = uuids.take(pa.array(np.repeat(fresh, sizes)))
-            self.tables.append(table.add_column(0, PROVIDER_SETS.field("provider_set_uuid"), uuid_column)
-                               .cast(PROVIDER_SETS))
+            table = table.add_column(0, PROVIDER_SETS.field("provider_set_uuid"), uuid_column).cast(PROVIDER_SETS)
+            with self._lock:
+                self.tables.append(table)
         return uuids
 
     def one(self, members: tuple[tuple[str | None, str, str], ...]) -> pa.Scalar:
@@ -84,5 +95,6 @@ class ProviderSets:
         return found
 
     def take(self) -> list[pa.Table]:
-        tables, self.tables = self.tables, []
+        with self._lock:
+            tables, self.tables = self.tables, []
         return tables

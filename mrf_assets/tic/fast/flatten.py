@@ -280,8 +280,7 @@ def _provider_sets(norm: Normalizer, members: pl.DataFrame) -> tuple[pl.DataFram
     starts = np.flatnonzero(np.r_[True, rate_ids[1:] != rate_ids[:-1]]) if len(rate_ids) else np.empty(0, np.int64)
     table = members.select(pl.col("ref_id").alias("provider_group_id"), pl.col("group_uuid").alias("provider_group_uuid"),
                            pl.col("org_uuid").alias("organization_uuid")).to_arrow()
-    with norm.lock:
-        set_uuids = norm.sets.add(table, starts, np.stack([members["h0"].to_numpy(), members["h1"].to_numpy()]))
+    set_uuids = norm.sets.add(table, starts, np.stack([members["h0"].to_numpy(), members["h1"].to_numpy()]))
     sets = pl.DataFrame({"rate_id": rate_ids[starts], "set_index": np.arange(len(starts), dtype=np.uint32),
                          "members": np.diff(np.append(starts, len(rate_ids)))},
                         schema={"rate_id": pl.UInt32, "set_index": pl.UInt32, "members": pl.Int64})
