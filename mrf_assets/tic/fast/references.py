@@ -34,7 +34,7 @@ class NeedsPython(Exception):
 
 
 def decode_references(blobs: list[bytes]) -> pa.Table:
-    data = b"\n".join(blob.translate(_ONE_LINE) for blob in blobs)
+    data = b"\n".join(blob.translate(_ONE_LINE) if b"\n" in blob or b"\r" in blob else blob for blob in blobs)
     table = pj.read_json(io.BytesIO(data), read_options=pj.ReadOptions(block_size=max(8 << 20, len(data) + 1)),
                          parse_options=pj.ParseOptions(explicit_schema=REFERENCE_SCHEMA,
                                                        unexpected_field_behavior="ignore"))
