@@ -159,6 +159,33 @@ def provider_set_uuids(members: np.ndarray, starts: np.ndarray) -> pa.Array:
         return state_uuids(_splitmix(total ^ sizes))
 
 
+_MASK = (1 << 64) - 1
+
+
+def _mix(x: int) -> int:
+    """_splitmix on one Python int."""
+    x = (x + 0x9E3779B97F4A7C15) & _MASK
+    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _MASK
+    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _MASK
+    return x ^ (x >> 31)
+
+
+def provider_set_uuid(members: list[tuple[str | None, str | None]]) -> bytes:
+    """provider_set_uuids for one set of (provider_group_uuid, provider_group_id) members, without
+    numpy or Arrow per call (the reference parser asks for one set per negotiated rate)."""
+    total = [0, 0]
+    for position, fields in enumerate(members):
+        salt = _mix(position + 1)
+        for lane in (0, 1):
+            state = _SEEDS[lane]
+            for value in fields:
+                state = _mix(state ^ (_NULL[lane] if value is None else _string_hash(value)[lane]))
+            total[lane] = (total[lane] + _mix(state ^ salt)) & _MASK
+    raw = bytearray(_mix(total[0] ^ len(members)).to_bytes(8, "big") + _mix(total[1] ^ len(members)).to_bytes(8, "big"))
+    raw[6], raw[8] = (raw[6] & 0x0F) | 0x80, (raw[8] & 0x3F) | 0x80  # as state_uuids
+    return bytes(raw)
+
+
 def value_keys(column: pa.Array | pa.ChunkedArray) -> np.ndarray:
     """A 64-bit key per value (the first hash lane): for membership tests over millions of ids."""
     return _value_hashes(column)[0]

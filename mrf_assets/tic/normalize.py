@@ -18,9 +18,9 @@ from decimal import Decimal
 
 import pyarrow as pa
 
-from mrf_assets.tic.ids import rate_uuids, redact_url, stable_uuid
+from mrf_assets.tic.ids import redact_url, stable_uuid
 from mrf_assets.tic.provider_sets import ProviderSets, SeenKeys
-from mrf_assets.tic.tables import ORGANIZATIONS, PROVIDERS, RATES, REJECTS
+from mrf_assets.tic.tables import ORGANIZATIONS, PROVIDERS, RATES, REJECTS, Columns
 
 BATCH_ROWS = 50_000
 _EIN = re.compile(r"^\d{2}-?\d{7}$")
@@ -103,39 +103,6 @@ def coerce_npi(value) -> int | None:
 def record_json(record, limit: int = 2000) -> str:
     out = json.dumps(record, default=str, separators=(",", ":"))
     return out if len(out) <= limit else out[:limit] + "...(truncated)"
-
-
-class Columns:
-    """Column lists for one table, flushed to Arrow in batches. A `rate_uuid` column is computed at
-    flush time, a whole batch at once (ids.rate_uuids)."""
-
-    def __init__(self, schema: pa.Schema):
-        self.schema = schema
-        self.computed = "rate_uuid" in schema.names
-        self.cols: dict[str, list] = {name: [] for name in schema.names if name != "rate_uuid"}
-
-    def __len__(self) -> int:
-        return len(next(iter(self.cols.values())))
-
-    def append(self, **row) -> None:
-        for name, values in self.cols.items():
-            values.append(row.get(name))
-
-    def extend(self, varying: dict[str, list], **constant) -> None:
-        """Several rows at once: `varying` columns give one value per row, `constant` ones repeat."""
-        count = len(next(iter(varying.values())))
-        for name, values in self.cols.items():
-            values.extend(varying[name] if name in varying else [constant.get(name)] * count)
-
-    def take(self) -> pa.Table:
-        if not self.computed:
-            table = pa.Table.from_pydict(self.cols, schema=self.schema)
-        else:
-            rest = pa.schema([f for f in self.schema if f.name != "rate_uuid"])
-            table = pa.Table.from_pydict(self.cols, schema=rest)
-            table = table.add_column(0, self.schema.field("rate_uuid"), rate_uuids(table)).select(self.schema.names)
-        self.cols = {name: [] for name in self.cols}
-        return table
 
 
 class Normalizer:
@@ -290,7 +257,7 @@ class Normalizer:
             **fields, **{k: text(price.get(k)) for k in _PRICE_TEXT}, negotiated_rate=rate,
             service_code=_place_of_service(price.get("service_code")),
             billing_code_modifier=_text_list(price.get("billing_code_modifier")),
-            provider_set_uuid=self.sets.one(members).as_py(), last_updated_on=self.ctx.last_updated_on,
+            provider_set_uuid=self.sets.one(members), last_updated_on=self.ctx.last_updated_on,
             schema_version=self.ctx.schema_version,
         )
         self.counts["rows"] += len(members)

@@ -15,7 +15,7 @@ import numpy as np
 import pyarrow as pa
 
 from mrf_assets.tic import ids
-from mrf_assets.tic.tables import PROVIDER_SETS
+from mrf_assets.tic.tables import PROVIDER_SETS, Columns
 
 MEMBER_COLUMNS = ("provider_group_id", "provider_group_uuid", "organization_uuid")
 
@@ -59,7 +59,8 @@ class ProviderSets:
     def __init__(self, seen: SeenKeys):
         self.seen, self.new = seen, SeenKeys()
         self.tables: list[pa.Table] = []
-        self._cache: dict[tuple, pa.Scalar] = {}
+        self._cache: dict[tuple, bytes] = {}
+        self._rows = Columns(PROVIDER_SETS)  # sets found one at a time
         self._lock = threading.Lock()
 
     def add(self, members: pa.Table, starts: np.ndarray, states: np.ndarray | None = None) -> pa.Array:
@@ -85,16 +86,25 @@ class ProviderSets:
                 self.tables.append(table)
         return uuids
 
-    def one(self, members: tuple[tuple[str | None, str, str], ...]) -> pa.Scalar:
-        """The id of one set given as (provider_group_id, provider_group_uuid, organization_uuid) tuples."""
+    def one(self, members: tuple[tuple[str | None, str, str], ...]) -> bytes:
+        """The id of one set given as (provider_group_id, provider_group_uuid, organization_uuid) tuples
+        (the reference parser: one call per negotiated rate, in plain Python)."""
         found = self._cache.get(members)
         if found is None:
-            table = pa.table(dict(zip(MEMBER_COLUMNS, zip(*members))),
-                             schema=pa.schema([PROVIDER_SETS.field(c) for c in MEMBER_COLUMNS]))
-            found = self._cache[members] = self.add(table, np.zeros(1))[0]
+            found = self._cache[members] = ids.provider_set_uuid([(g, i) for i, g, _ in members])
+            key = np.array([int.from_bytes(found[:8], "big")], dtype=np.uint64)
+            with self._lock:
+                fresh = not (self.seen.contains(key)[0] or self.new.contains(key)[0])
+                if fresh:
+                    self.new.add(key)
+                    for group_id, group, org in members:
+                        self._rows.append(provider_set_uuid=found, provider_group_id=group_id,
+                                          provider_group_uuid=group, organization_uuid=org)
         return found
 
     def take(self) -> list[pa.Table]:
         with self._lock:
             tables, self.tables = self.tables, []
+            if len(self._rows):
+                tables.append(self._rows.take())
         return tables

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pyarrow as pa
 
+from mrf_assets.tic.ids import rate_uuids
+
 _str = pa.string()
 _strs = pa.list_(pa.string())
 
@@ -56,3 +58,36 @@ TABLES = {
     "rates": RATES, "provider_sets": PROVIDER_SETS, "organizations": ORGANIZATIONS, "providers": PROVIDERS,
     "rejects": REJECTS, "file_stats": FILE_STATS,
 }
+
+
+class Columns:
+    """Column lists for one table, flushed to Arrow in batches. A `rate_uuid` column is computed at
+    flush time, a whole batch at once (ids.rate_uuids)."""
+
+    def __init__(self, schema: pa.Schema):
+        self.schema = schema
+        self.computed = "rate_uuid" in schema.names
+        self.cols: dict[str, list] = {name: [] for name in schema.names if name != "rate_uuid"}
+
+    def __len__(self) -> int:
+        return len(next(iter(self.cols.values())))
+
+    def append(self, **row) -> None:
+        for name, values in self.cols.items():
+            values.append(row.get(name))
+
+    def extend(self, varying: dict[str, list], **constant) -> None:
+        """Several rows at once: `varying` columns give one value per row, `constant` ones repeat."""
+        count = len(next(iter(varying.values())))
+        for name, values in self.cols.items():
+            values.extend(varying[name] if name in varying else [constant.get(name)] * count)
+
+    def take(self) -> pa.Table:
+        if not self.computed:
+            table = pa.Table.from_pydict(self.cols, schema=self.schema)
+        else:
+            rest = pa.schema([f for f in self.schema if f.name != "rate_uuid"])
+            table = pa.Table.from_pydict(self.cols, schema=rest)
+            table = table.add_column(0, self.schema.field("rate_uuid"), rate_uuids(table)).select(self.schema.names)
+        self.cols = {name: [] for name in self.cols}
+        return table

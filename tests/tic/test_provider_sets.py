@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import numpy as np
 import pyarrow as pa
 
@@ -37,7 +39,7 @@ def test_each_set_is_written_once_across_batches_and_files():
     second.add(members(A, B, B), np.array([0, 2]))
     [new] = second.take()
     assert new.column("provider_group_uuid").to_pylist() == ["gb"]  # only [b] is new to the partition
-    assert second.one((A, B)).as_py() in written.column("provider_set_uuid").to_pylist()
+    assert uuid.UUID(bytes=second.one((A, B))) in written.column("provider_set_uuid").to_pylist()
 
 
 def test_seen_keys_stay_few_levels_and_exact():
@@ -58,3 +60,14 @@ def test_set_ids_are_stable_values():
     """Ids are stored in the lake: they must not change with numpy, pyarrow or Python versions."""
     [got] = ProviderSets(SeenKeys()).add(members(A, B), np.array([0])).to_pylist()
     assert str(got) == "96bd29ed-c737-82eb-ba0d-c50ed26e1ea0"
+
+
+def test_one_set_at_a_time_gives_the_vectorized_id():
+    """The reference parser computes set ids one by one in plain Python; they must equal the batch ids."""
+    sets = [(A, B), (C,), (B, A, C), (("7", "gx", "ox"),)]
+    batch = ProviderSets(SeenKeys()).add(members(*[m for s in sets for m in s]),
+                                         np.cumsum([0] + [len(s) for s in sets[:-1]]))
+    one = ProviderSets(SeenKeys())
+    assert [uuid.UUID(bytes=one.one(s)) for s in sets] == batch.to_pylist()
+    rows = pa.concat_tables(one.take())
+    assert rows.num_rows == 7 and set(rows.column("provider_set_uuid").to_pylist()) == set(batch.to_pylist())

@@ -31,13 +31,17 @@ _ONE_LINE = bytes.maketrans(b"\n\r", b"  ")
 MIN_BLOCK = 8 << 20
 
 
-def decode_items(blobs: list[bytes]) -> pa.Table:
-    """One row per item; raises pyarrow.ArrowInvalid when a value does not fit the schema."""
-    # translate() holds the GIL for a copy of every item; only pretty-printed ones need it
+def decode_lines(blobs: list[bytes], schema: pa.Schema) -> pa.Table:
+    """One row per JSON object; raises pyarrow.ArrowInvalid when a value does not fit the schema."""
+    # translate() holds the GIL for a copy of every object; only pretty-printed ones need it
     data = b"\n".join(blob.translate(_ONE_LINE) if b"\n" in blob or b"\r" in blob else blob for blob in blobs)
     block = max(MIN_BLOCK, max(len(b) for b in blobs) + 1)
     return pj.read_json(
         io.BytesIO(data),
         read_options=pj.ReadOptions(block_size=block, use_threads=True),
-        parse_options=pj.ParseOptions(explicit_schema=ITEM_SCHEMA, unexpected_field_behavior="ignore"),
+        parse_options=pj.ParseOptions(explicit_schema=schema, unexpected_field_behavior="ignore"),
     )
+
+
+def decode_items(blobs: list[bytes]) -> pa.Table:
+    return decode_lines(blobs, ITEM_SCHEMA)

@@ -8,7 +8,6 @@ providers, remote references and the partition-wide dedup stay one piece of code
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
@@ -16,47 +15,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from mrf_assets.tic import ids
+from mrf_assets.tic.fast.references import ReferenceTable, with_member_states
 from mrf_assets.tic.normalize import Normalizer
 from mrf_assets.tic.tables import RATES, REJECTS
 
 # The id fields at each grain are the rate_uuid fold's own lists, so the two cannot drift apart.
 ITEM_FIELDS, PRICE_FIELDS = ids.ITEM_ID_FIELDS, ids.PRICE_ID_FIELDS
-MAX_LOOKUP_ID = 50_000_000  # ids above this are looked up by a join, not an index array
 _TARGET = {"rate_id": pl.UInt32, "group_uuid": pl.String, "org_uuid": pl.String, "ref_id": pl.String,
            "failure": pl.String, "h0": pl.UInt64, "h1": pl.UInt64}
-
-
-def _with_member_states(frame: pl.DataFrame, ref: str) -> pl.DataFrame:
-    """h0, h1: each provider-set member's hash state, computed once per distinct group (not per rate)."""
-    state = ids.member_states(frame["group_uuid"].to_arrow(), frame[ref].to_arrow())
-    return frame.with_columns(pl.Series("h0", state[0]), pl.Series("h1", state[1]))
-
-
-@dataclass
-class ReferenceTable:
-    """The file's provider references ready to look up: `frame` (ref_key, group_uuid, org_uuid, failure,
-    member hash states, seq), one reference's rows together; when every id is a small integer, `starts`
-    and `lengths` index the frame by id, so a batch finds its rows without a join against a table that
-    grows with the file (a 2 GB file lists 500,000 provider groups)."""
-    frame: pl.DataFrame
-    starts: np.ndarray | None = None
-    lengths: np.ndarray | None = None
-
-
-def reference_table(references: pl.DataFrame) -> ReferenceTable:
-    """From references.latest(...)."""
-    frame = _with_member_states(references, "ref_key").with_row_index("seq")
-    keys = frame["ref_key"].str.to_integer(strict=False)
-    canonical = keys.is_not_null().all() and (keys.cast(pl.String) == frame["ref_key"]).all()
-    if not canonical or frame.height == 0 or keys.min() < 0 or keys.max() >= MAX_LOOKUP_ID:
-        return ReferenceTable(frame)
-    keys = keys.to_numpy()
-    first = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
-    starts = np.full(int(keys.max()) + 1, -1, dtype=np.int64)
-    lengths = np.zeros(len(starts), dtype=np.int64)
-    starts[keys[first]] = first
-    lengths[keys[first]] = np.diff(np.append(first, len(keys)))
-    return ReferenceTable(frame, starts, lengths)
 
 
 def _record(*columns: str) -> pl.Expr:
@@ -137,7 +103,7 @@ def _inline_targets(norm: Normalizer, rates: pl.DataFrame) -> pl.DataFrame:
                 resolved.append((row["key"], target.group_uuid, target.org_uuid, target.failure))
         lookup = pl.DataFrame(resolved, schema={"key": pl.String, "group_uuid": pl.String, "org_uuid": pl.String,
                                                 "failure": pl.String}, orient="row")
-        lookup = _with_member_states(lookup.with_columns(pl.lit(None, pl.String).alias("ref")), "ref")
+        lookup = with_member_states(lookup.with_columns(pl.lit(None, pl.String).alias("ref")), "ref")
         groups = groups.join(lookup, on="key", how="left").select("rate_id", "group_uuid", "org_uuid", "failure",
                                                                    "h0", "h1")
     else:
@@ -145,24 +111,6 @@ def _inline_targets(norm: Normalizer, rates: pl.DataFrame) -> pl.DataFrame:
     return pl.concat([groups.with_columns(pl.lit(None, pl.String).alias("ref_id")),
                       empty.with_columns(*[pl.lit(None, pl.String).alias(c) for c in ("group_uuid", "org_uuid", "ref_id")])],
                      how="diagonal").select(list(_TARGET)).cast(_TARGET)
-
-
-def _looked_up(ids_: pl.DataFrame, references: ReferenceTable) -> pl.DataFrame:
-    """ids_ joined to the reference rows through the id index, in the join's order (an undefined id
-    keeps one row with a null seq)."""
-    keys = ids_["provider_references"].to_numpy()
-    inside = (keys >= 0) & (keys < len(references.starts))
-    at = np.where(inside, keys, 0)
-    starts = np.where(inside, references.starts[at], -1)
-    lengths = np.where(starts >= 0, references.lengths[at], 0)
-    reps = np.maximum(lengths, 1)
-    row = np.repeat(np.arange(len(keys)), reps)
-    seq = np.repeat(starts, reps) + np.arange(reps.sum()) - np.repeat(np.cumsum(reps) - reps, reps)
-    defined = np.repeat(lengths > 0, reps)
-    columns = references.frame.drop("ref_key")
-    matched = columns[np.where(defined, seq, 0)].with_columns(
-        pl.when(pl.Series(defined)).then(pl.col(c)).alias(c) for c in columns.columns)
-    return pl.concat([ids_[row], matched], how="horizontal")
 
 
 def _reference_targets(rates: pl.DataFrame, references: ReferenceTable) -> pl.DataFrame:
@@ -176,7 +124,7 @@ def _reference_targets(rates: pl.DataFrame, references: ReferenceTable) -> pl.Da
     if references.starts is None:
         found = ids_.join(references.frame, on="ref_key", how="left").sort("order", "seq", nulls_last=True)
     else:
-        found = _looked_up(ids_, references)
+        found = references.look_up(ids_)
     found = (found.with_columns(pl.when(pl.col("seq").is_null()).then(undefined).otherwise(pl.col("failure"))
                                 .alias("failure"))
              .select("rate_id", "group_uuid", "org_uuid", pl.col("ref_key").alias("ref_id"), "failure", "h0", "h1"))

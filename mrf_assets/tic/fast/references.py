@@ -9,24 +9,26 @@ ids, NPIs given as text, remote `location` references) goes through Normalizer.a
 
 from __future__ import annotations
 
-import io
+import json
 import uuid
+from dataclasses import dataclass
+from decimal import Decimal
 
+import numpy as np
 import polars as pl
 import pyarrow as pa
-import pyarrow.json as pj
 
 from mrf_assets.tic import ids
-from mrf_assets.tic.fast.decode import GROUP
-from mrf_assets.tic.normalize import Normalizer, Target
+from mrf_assets.tic.fast.decode import GROUP, decode_lines
+from mrf_assets.tic.normalize import Normalizer, Target, id_text
 
 REFERENCE_SCHEMA = pa.schema([
     ("provider_group_id", pa.int64()), ("network_name", pa.list_(pa.string())), ("location", pa.string()),
     ("provider_groups", pa.list_(GROUP)),
 ])
 REFERENCE_COLUMNS = {"ref_key": pl.String, "group_uuid": pl.String, "org_uuid": pl.String, "failure": pl.String}
-_ONE_LINE = bytes.maketrans(b"\n\r", b"  ")
 _SEP = "\x1f"  # ids.stable_uuid's field separator
+MAX_LOOKUP_ID = 50_000_000  # ids above this are looked up by a join, not an index array
 
 
 class NeedsPython(Exception):
@@ -34,10 +36,7 @@ class NeedsPython(Exception):
 
 
 def decode_references(blobs: list[bytes]) -> pa.Table:
-    data = b"\n".join(blob.translate(_ONE_LINE) if b"\n" in blob or b"\r" in blob else blob for blob in blobs)
-    table = pj.read_json(io.BytesIO(data), read_options=pj.ReadOptions(block_size=max(8 << 20, len(data) + 1)),
-                         parse_options=pj.ParseOptions(explicit_schema=REFERENCE_SCHEMA,
-                                                       unexpected_field_behavior="ignore"))
+    table = decode_lines(blobs, REFERENCE_SCHEMA)
     if table["provider_group_id"].null_count or table["location"].null_count < table.num_rows:
         raise NeedsPython()
     return table
@@ -117,6 +116,100 @@ def _record_new(norm: Normalizer, good: pl.DataFrame) -> None:
     norm.provider_tables.append(rows.explode("npi", empty_as_null=False).to_arrow())
 
 
+def with_member_states(frame: pl.DataFrame, ref: str) -> pl.DataFrame:
+    """h0, h1: each provider-set member's hash state, computed once per distinct group (not per rate)."""
+    state = ids.member_states(frame["group_uuid"].to_arrow(), frame[ref].to_arrow())
+    return frame.with_columns(pl.Series("h0", state[0]), pl.Series("h1", state[1]))
+
+
+@dataclass
+class ReferenceTable:
+    """The file's provider references ready to look up: `frame` (ref_key, group_uuid, org_uuid, failure,
+    member hash states, seq), one reference's rows together; when every id is a small integer, `starts`
+    and `lengths` index the frame by id, so a batch finds its rows without a join against a table that
+    grows with the file (a 2 GB file lists 500,000 provider groups)."""
+    frame: pl.DataFrame
+    starts: np.ndarray | None = None
+    lengths: np.ndarray | None = None
+
+    def look_up(self, ids_: pl.DataFrame) -> pl.DataFrame:
+        """ids_ joined to the reference rows through the id index, in the join's order (an undefined id
+        keeps one row with a null seq)."""
+        keys = ids_["provider_references"].to_numpy()
+        inside = (keys >= 0) & (keys < len(self.starts))
+        at = np.where(inside, keys, 0)
+        starts = np.where(inside, self.starts[at], -1)
+        lengths = np.where(starts >= 0, self.lengths[at], 0)
+        reps = np.maximum(lengths, 1)
+        row = np.repeat(np.arange(len(keys)), reps)
+        seq = np.repeat(starts, reps) + np.arange(reps.sum()) - np.repeat(np.cumsum(reps) - reps, reps)
+        defined = np.repeat(lengths > 0, reps)
+        columns = self.frame.drop("ref_key")
+        matched = columns[np.where(defined, seq, 0)].with_columns(
+            pl.when(pl.Series(defined)).then(pl.col(c)).alias(c) for c in columns.columns)
+        return pl.concat([ids_[row], matched], how="horizontal")
+
+
+def reference_table(references: pl.DataFrame) -> ReferenceTable:
+    """From references.latest(...)."""
+    frame = with_member_states(references, "ref_key").with_row_index("seq")
+    keys = frame["ref_key"].str.to_integer(strict=False)
+    canonical = keys.is_not_null().all() and (keys.cast(pl.String) == frame["ref_key"]).all()
+    if not canonical or frame.height == 0 or keys.min() < 0 or keys.max() >= MAX_LOOKUP_ID:
+        return ReferenceTable(frame)
+    keys = keys.to_numpy()
+    first = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
+    starts = np.full(int(keys.max()) + 1, -1, dtype=np.int64)
+    lengths = np.zeros(len(starts), dtype=np.int64)
+    starts[keys[first]] = first
+    lengths[keys[first]] = np.diff(np.append(first, len(keys)))
+    return ReferenceTable(frame, starts, lengths)
+
+
+class FileReferences:
+    """A file's provider references as they stream in: a frame per batch, the lookup table built once
+    they are read, and the Normalizer's Targets for items that fall back to the reference rules."""
+
+    def __init__(self):
+        self.frames: list[pl.DataFrame] = []
+        self._table: ReferenceTable | None = None
+        self._version, self._python_version = 0, -1
+
+    def add(self, norm: Normalizer, events: list[tuple]) -> None:
+        """A batch of scanner events: column-wise, or by the reference rules when Arrow cannot take it
+        (a giant reference is loaded on its own)."""
+        with norm.lock:  # inline groups may be resolving on a flatten thread
+            try:
+                if any(e[0] == "big_element" for e in events):
+                    raise NeedsPython()
+                frame = resolve(norm, decode_references([e[2] for e in events]))
+            except (NeedsPython, pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                keys = []
+                for event in events:
+                    reference = load_event(event)
+                    norm.add_reference(reference)
+                    keys.append(id_text(reference.get("provider_group_id")) if isinstance(reference, dict) else None)
+                frame = python_rows(norm, [k for k in keys if k is not None])
+            self.frames.append(frame)
+            self._table = None
+            self._version += 1
+
+    def table(self, norm: Normalizer) -> ReferenceTable:
+        """Rebuilt only when more references have been read."""
+        if self._table is None:
+            with norm.lock:  # a falling-back batch may be reading the frames
+                self._table = reference_table(latest(self.frames))
+                # one frame from now on, sharing the table's columns (a 2 GB file lists 500,000 groups)
+                self.frames[:] = [self._table.frame.select("seq", *REFERENCE_COLUMNS).rename({"seq": "ref"})]
+        return self._table
+
+    def give_python(self, norm: Normalizer) -> None:
+        """Every reference as the Normalizer's Targets (the caller holds its lock)."""
+        if self._python_version != self._version:
+            norm.references = to_targets(latest(self.frames))
+            self._python_version = self._version
+
+
 def to_targets(frame: pl.DataFrame) -> dict[str, list[Target]]:
     """The rows as the reference rules' Targets (for items that fall back to Python)."""
     out: dict[str, list[Target]] = {}
@@ -134,6 +227,14 @@ def latest(frames: list[pl.DataFrame]) -> pl.DataFrame:
                        for i, f in enumerate(frames)])
     return table.filter(pl.col("occurrence") == pl.col("occurrence").max().over("ref_key")).select(
         list(REFERENCE_COLUMNS))
+
+
+def load_event(event: tuple):
+    """A scanner element event as Python values (a big one was spilled to a file)."""
+    if event[0] == "big_element":
+        with open(event[2], "rb") as f:
+            return json.load(f, parse_float=Decimal)
+    return json.loads(event[2], parse_float=Decimal)
 
 
 def python_rows(norm: Normalizer, keys: list[str]) -> pl.DataFrame:

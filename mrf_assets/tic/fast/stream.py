@@ -25,12 +25,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from mrf_assets.tic.fast.decode import decode_items
-from mrf_assets.tic.fast.flatten import flatten, reference_table
-from mrf_assets.tic.fast.references import (REFERENCE_COLUMNS, NeedsPython, decode_references, latest, python_rows,
-                                             resolve, to_targets)
+from mrf_assets.tic.fast.flatten import flatten
+from mrf_assets.tic.fast.references import FileReferences
 from mrf_assets.tic.fast.scan import TopLevelScanner
 from mrf_assets.tic.in_network import HEADER_KEYS
-from mrf_assets.tic.normalize import Normalizer, id_text, text
+from mrf_assets.tic.normalize import Normalizer, text
 from mrf_assets.tic.sources import SourceError, open_json
 
 BATCH_BYTES = 6 << 20  # of item JSON per Arrow batch: with two flatten threads, the best speed under 1 GB
@@ -72,9 +71,7 @@ class FastFile:
     def __init__(self, path: Path, make_normalizer: Callable[[dict], Normalizer], flush: Callable, stat: dict):
         self.path, self.make_normalizer, self.flush, self.stat = path, make_normalizer, flush, stat
         self.norm: Normalizer | None = None
-        self._refs_table = None
-        self._ref_frames: list = []  # provider_references, a frame per batch (fast.references)
-        self._refs_version, self._python_refs_version = 0, -1
+        self.refs = FileReferences()
         self._pool: ThreadPoolExecutor | None = None
         self._pending: deque[Future] = deque()  # batches being flattened, oldest first
 
@@ -84,8 +81,7 @@ class FastFile:
                 self._pass(items=True, references=True)
             except _NeedsReferences:
                 self._drain(failed=True)
-                self.norm, self._refs_table = None, None  # the caller discards this file's parts; references first
-                self._ref_frames, self._refs_version = [], self._refs_version + 1
+                self.norm, self.refs = None, FileReferences()  # the caller discards this file's parts; references first
                 self.stat["passes"] = 2
                 self.flush(discard=True)
                 self._pass(items=False, references=True)
@@ -156,7 +152,7 @@ class FastFile:
         """Hand a batch to a flatten thread; results are written in batch order."""
         if not batch:
             return
-        args = (batch, first, refs_done, self._references(), rate_offset, new_items)
+        args = (batch, first, refs_done, self.refs.table(self.norm), rate_offset, new_items)
         self._pending.append(self._pool.submit(self._convert, *args))
         while len(self._pending) > FLATTEN_THREADS:
             self.flush(rates=self._pending.popleft().result())
@@ -177,7 +173,7 @@ class FastFile:
             items = decode_items(batch)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
             with norm.lock:
-                self._python_references()
+                self.refs.give_python(norm)
                 self.stat.setdefault("fallback_reason", str(exc)[:300])
                 norm.counts["items_fallback"] += len(batch) if new_items else 0
                 for offset, blob in enumerate(batch):
@@ -191,42 +187,12 @@ class FastFile:
         return flatten(items, first, norm, references, rate_offset, new_items)
 
     def _add_references(self, header: dict, events: list[tuple]) -> None:
-        """A batch of provider_references elements: column-wise, or by the reference rules when Arrow
-        cannot take it (a giant reference is loaded on its own)."""
         if not events:
             return
         norm = self._normalizer(header)
-        with norm.lock:  # inline groups may be resolving on a flatten thread
-            try:
-                if any(e[0] == "big_element" for e in events):
-                    raise NeedsPython()
-                frame = resolve(norm, decode_references([e[2] for e in events]))
-            except (NeedsPython, pa.ArrowInvalid, pa.ArrowNotImplementedError):
-                keys = []
-                for event in events:
-                    reference = _load(event)
-                    norm.add_reference(reference)
-                    keys.append(id_text(reference.get("provider_group_id")) if isinstance(reference, dict) else None)
-                frame = python_rows(norm, [k for k in keys if k is not None])
-            self._ref_frames.append(frame)
-            self._refs_table = None
-            self._refs_version += 1
+        self.refs.add(norm, events)
         if len(norm.providers) + sum(t.num_rows for t in norm.provider_tables) >= PROVIDER_ROWS:
             self.flush()  # a file can list millions of NPIs before its first item
-
-    def _references(self):
-        """The provider references as a table, rebuilt only when more have been read."""
-        if self._refs_table is None:
-            self._refs_table = reference_table(latest(self._ref_frames))
-            # one frame from now on, sharing the table's columns (a 2 GB file lists 500,000 groups)
-            self._ref_frames[:] = [self._refs_table.frame.select("seq", *REFERENCE_COLUMNS).rename({"seq": "ref"})]
-        return self._refs_table
-
-    def _python_references(self) -> None:
-        """Give the Normalizer every reference as Targets, for items that fall back to its rules."""
-        if self._python_refs_version != self._refs_version:
-            self.norm.references = to_targets(latest(self._ref_frames))
-            self._python_refs_version = self._refs_version
 
     def _giant(self, path: str, index: int, refs_done: bool) -> None:
         """An item too big to hold: its own fields first (one scan of the spill file), then its
@@ -264,13 +230,6 @@ def _scan_file(path: str, arrays: tuple[str, ...]):
         while block := f.read(BLOCK):
             yield from scanner.feed(block)
     yield from scanner.close()
-
-
-def _load(event: tuple):
-    if event[0] == "big_element":
-        with open(event[2], "rb") as f:
-            return json.load(f, parse_float=Decimal)
-    return json.loads(event[2], parse_float=Decimal)
 
 
 def _arrow_uses_references(items: pa.Table) -> bool:
