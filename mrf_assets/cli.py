@@ -7,7 +7,6 @@ import datetime as dt
 import sys
 import uuid
 
-from mrf_assets.partitions import month_payer_key
 from mrf_assets.tic.http import HttpClient, offline_from_env
 from mrf_assets.tic.ingest import PARSERS, PartitionIngest
 from mrf_assets.tic.lake import Lake
@@ -39,6 +38,7 @@ def materialize(month: str, slugs: list[str] | None) -> int:
     import dagster as dg  # imported here: `mrf ingest-file` should not pay for loading Dagster
 
     from mrf_assets.definitions import INGEST_JOB, defs
+    from mrf_assets.partitions import month_payer_key
     from payer_handlers import load_registry
 
     payers = load_registry(defs.resources["registry"].path)

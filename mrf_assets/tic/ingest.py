@@ -1,9 +1,9 @@
 """Ingest the in-network files of one month x payer partition into the lake.
 
 One `PartitionIngest` per partition: each file is fetched, streamed and normalized into parts of
-`rates`, `provider_sets`, `providers`, `organizations` and `rejects`; a file that fails (truncated gzip, HTML body,
-invalid JSON, zip bomb, ...) has its parts discarded, is recorded as failed in `file_stats` and
-`rejects`, and never stops the other files. `commit()` publishes every table of the partition.
+`rates`, `provider_sets`, `providers`, `organizations` and `rejects`; a file that fails (truncated
+gzip, HTML body, invalid JSON, zip bomb, ...) has its parts discarded, is recorded as failed in
+`file_stats` and `rejects`, and never stops the other files. `commit()` publishes every table.
 """
 
 from __future__ import annotations
@@ -150,7 +150,7 @@ class PartitionIngest:
         return Normalizer(ctx, self._fetch_remote, self.seen_groups, self.seen_orgs, self.seen_sets)
 
     def _stream_fast(self, fid: str, path: Path, stat: dict, parts: dict) -> Normalizer:
-        writer = WriteBehind()
+        writer = WriteBehind(depth=2)
 
         def flush(rates=None, discard: bool = False) -> None:
             writer.drain()

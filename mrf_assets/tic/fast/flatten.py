@@ -67,7 +67,8 @@ def _rates(items: pa.Table, good_rows: np.ndarray, first: int, rate_offset: int)
     rates = pl.from_arrow(pa.Table.from_struct_array(flat)).with_columns(
         pl.Series("item", parent + first, dtype=pl.UInt32), pl.Series("item_pos", item_pos[parent]),
         pl.Series("r", np.arange(len(flat)) - (offsets[parent] - offsets[0]) + rate_offset))
-    return rates.filter(pl.col("item_pos") >= 0).with_columns(pl.col("item_pos").cast(pl.UInt32)).with_row_index("rate_id")
+    rates = rates.filter(pl.col("item_pos") >= 0).with_columns(pl.col("item_pos").cast(pl.UInt32))
+    return rates.with_row_index("rate_id")
 
 
 def _positions(lists: pl.Series) -> np.ndarray:

@@ -47,7 +47,7 @@ class _NeedsReferences(Exception):
 
 def _blocks(path: Path, stat: dict):
     """Decompressed blocks, read on a separate thread so inflating overlaps scanning and decoding."""
-    out: queue.Queue = queue.Queue(maxsize=4)
+    out: queue.Queue = queue.Queue(maxsize=2)
 
     def produce() -> None:
         try:
