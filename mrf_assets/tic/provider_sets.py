@@ -1,7 +1,7 @@
 """Provider sets: the provider groups one negotiated rate applies to, stored once per distinct set.
 
-A price fans out to every provider group of its negotiated rate (10-20 on real and generated files), and
-the same reference lists recur across items, so `rates` keeps one row per price with a
+A price fans out to every provider group of its negotiated rate (often ten or more), and the same
+reference lists recur across items, so `rates` keeps one row per price with a
 `provider_set_uuid`, and `provider_sets` holds each distinct set's members once per partition. The set
 id is a content hash of its members in order (ids.provider_set_uuids), so it is the same in every file,
 parser and worker process.
@@ -91,6 +91,8 @@ class ProviderSets:
         (the reference parser: one call per negotiated rate, in plain Python)."""
         found = self._cache.get(members)
         if found is None:
+            if len(self._cache) >= 1 << 16:  # a cache, not a record: the seen-sets are the record
+                self._cache.clear()
             found = self._cache[members] = ids.provider_set_uuid([(g, i) for i, g, _ in members])
             key = np.array([int.from_bytes(found[:8], "big")], dtype=np.uint64)
             with self._lock:

@@ -20,9 +20,8 @@ RATES = pa.schema([
     ("provider_set_uuid", pa.uuid()), ("last_updated_on", _str), ("schema_version", _str),
 ])
 
-# The provider groups a price applies to, stored once per distinct set instead of once per price: each
-# price fans out to ~10-20 groups, so `rates` at the full grain would hold ten times the rows of the
-# input's prices. `rates` joined to `provider_sets` (views.denormalized_rates) is that full grain.
+# The provider groups a price applies to, stored once per distinct set instead of once per price: a
+# price fans out to many groups, so `rates` at the full grain would repeat each price that many times. `rates` joined to `provider_sets` (views.denormalized_rates) is that full grain.
 PROVIDER_SETS = pa.schema([
     ("provider_set_uuid", pa.uuid()), ("provider_group_id", _str), ("provider_group_uuid", _str),
     ("organization_uuid", _str),
