@@ -10,6 +10,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from mrf_assets.tic.segments import ranges
+
 NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://github.com/mrf-platform/mrf-platform")
 
 # Query parameters that sign a URL (CloudFront, S3 SigV4, Azure SAS). They change every month and
@@ -152,7 +154,7 @@ def provider_set_uuids(members: np.ndarray, starts: np.ndarray) -> pa.Array:
     position, so [a, b] and [b, a] differ while the sum is vectorized."""
     n = members.shape[1]
     sizes = np.diff(np.append(starts, n)).astype(np.uint64)
-    position = np.arange(n, dtype=np.uint64) - np.repeat(starts.astype(np.uint64), sizes.astype(np.int64))
+    position = ranges(np.zeros(len(starts)), sizes).astype(np.uint64)
     with np.errstate(over="ignore"):
         state = _splitmix(members ^ _splitmix(position + np.uint64(1)))
         total = np.add.reduceat(state, starts, axis=1) if n else np.empty((2, 0), dtype=np.uint64)

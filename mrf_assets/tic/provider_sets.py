@@ -15,6 +15,7 @@ import numpy as np
 import pyarrow as pa
 
 from mrf_assets.tic import ids
+from mrf_assets.tic.segments import ranges, run_starts
 from mrf_assets.tic.tables import PROVIDER_SETS, Columns
 
 MEMBER_COLUMNS = ("provider_group_id", "provider_group_uuid", "organization_uuid")
@@ -45,7 +46,7 @@ class SeenKeys:
             last = self.levels.pop()
             # two sorted runs: a stable sort (timsort) merges them in linear time, where union1d re-sorts
             merged = np.sort(np.concatenate([self.levels[-1], last]), kind="stable")
-            self.levels[-1] = merged[np.r_[True, merged[1:] != merged[:-1]]]
+            self.levels[-1] = merged[run_starts(merged)]
 
     def update(self, other: "SeenKeys") -> None:
         for level in other.levels:
@@ -78,7 +79,7 @@ class ProviderSets:
             self.new.add(keys[fresh])
         if len(fresh):
             sizes = np.diff(np.append(starts, members.num_rows))[fresh]
-            rows = np.repeat(starts[fresh] - np.cumsum(sizes) + sizes, sizes) + np.arange(sizes.sum())
+            rows = ranges(starts[fresh], sizes)
             table = members.select(MEMBER_COLUMNS).take(pa.array(rows))
             uuid_column = uuids.take(pa.array(np.repeat(fresh, sizes)))
             table = table.add_column(0, PROVIDER_SETS.field("provider_set_uuid"), uuid_column).cast(PROVIDER_SETS)

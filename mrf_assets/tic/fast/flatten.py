@@ -17,6 +17,7 @@ import pyarrow.compute as pc
 from mrf_assets.tic import ids
 from mrf_assets.tic.fast.references import ReferenceTable, with_member_states
 from mrf_assets.tic.normalize import Normalizer
+from mrf_assets.tic.segments import ranges, run_starts
 from mrf_assets.tic.tables import RATES, REJECTS
 
 # The id fields at each grain are the rate_uuid fold's own lists, so the two cannot drift apart.
@@ -73,8 +74,8 @@ def _rates(items: pa.Table, good_rows: np.ndarray, first: int, rate_offset: int)
 
 def _positions(lists: pl.Series) -> np.ndarray:
     """Each element's index within its list, in exploded order (the lists are non-empty)."""
-    lengths = lists.list.len().to_numpy().astype(np.int64)
-    return np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    lengths = lists.list.len().to_numpy()
+    return ranges(np.zeros(len(lengths)), lengths)
 
 
 def _position(*parts: tuple[str, str]) -> pl.Expr:
@@ -226,7 +227,7 @@ def _provider_sets(norm: Normalizer, members: pl.DataFrame) -> tuple[pl.DataFram
     provider groups in file order."""
     members = members.sort("rate_id", maintain_order=True)
     rate_ids = members["rate_id"].to_numpy()
-    starts = np.flatnonzero(np.r_[True, rate_ids[1:] != rate_ids[:-1]]) if len(rate_ids) else np.empty(0, np.int64)
+    starts = run_starts(rate_ids)
     table = members.select(pl.col("ref_id").alias("provider_group_id"), pl.col("group_uuid").alias("provider_group_uuid"),
                            pl.col("org_uuid").alias("organization_uuid")).to_arrow()
     set_uuids = norm.sets.add(table, starts, np.stack([members["h0"].to_numpy(), members["h1"].to_numpy()]))

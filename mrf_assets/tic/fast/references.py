@@ -21,6 +21,7 @@ import pyarrow as pa
 from mrf_assets.tic import ids
 from mrf_assets.tic.fast.decode import GROUP, decode_lines
 from mrf_assets.tic.normalize import Normalizer, Target, id_text
+from mrf_assets.tic.segments import ranges, run_starts
 
 REFERENCE_SCHEMA = pa.schema([
     ("provider_group_id", pa.int64()), ("network_name", pa.list_(pa.string())), ("location", pa.string()),
@@ -142,7 +143,7 @@ class ReferenceTable:
         lengths = np.where(starts >= 0, self.lengths[at], 0)
         reps = np.maximum(lengths, 1)
         row = np.repeat(np.arange(len(keys)), reps)
-        seq = np.repeat(starts, reps) + np.arange(reps.sum()) - np.repeat(np.cumsum(reps) - reps, reps)
+        seq = ranges(starts, reps)
         defined = np.repeat(lengths > 0, reps)
         columns = self.frame.drop("ref_key")
         matched = columns[np.where(defined, seq, 0)].with_columns(
@@ -158,7 +159,7 @@ def reference_table(references: pl.DataFrame) -> ReferenceTable:
     if not canonical or frame.height == 0 or keys.min() < 0 or keys.max() >= MAX_LOOKUP_ID:
         return ReferenceTable(frame)
     keys = keys.to_numpy()
-    first = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
+    first = run_starts(keys)
     starts = np.full(int(keys.max()) + 1, -1, dtype=np.int64)
     lengths = np.zeros(len(starts), dtype=np.int64)
     starts[keys[first]] = first

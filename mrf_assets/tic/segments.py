@@ -1,0 +1,19 @@
+"""Index arithmetic over runs of rows (a list's elements, a set's members, a key's rows), vectorized."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def run_starts(keys: np.ndarray) -> np.ndarray:
+    """Where each run of equal consecutive keys starts."""
+    if len(keys) == 0:
+        return np.empty(0, dtype=np.int64)
+    return np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
+
+
+def ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """starts[k], starts[k] + 1, ..., starts[k] + lengths[k] - 1 for every k, one run after another."""
+    lengths = np.asarray(lengths, dtype=np.int64)
+    before = np.cumsum(lengths) - lengths
+    return np.repeat(np.asarray(starts, dtype=np.int64) - before, lengths) + np.arange(lengths.sum())
