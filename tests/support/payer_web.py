@@ -11,11 +11,10 @@ import socket
 import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler
 from typing import NamedTuple
 from urllib.parse import urlsplit
 
-from tests.support.loopback import LoopbackServer
+from tests.support.loopback import LoopbackServer, QuietHandler
 
 
 @dataclass
@@ -75,7 +74,7 @@ class PayerWeb(LoopbackServer):
         self.lock = threading.Lock()
         web = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_GET(self) -> None:  # noqa: N802 - http.server's naming
                 self._serve(head=False)
 
@@ -102,9 +101,6 @@ class PayerWeb(LoopbackServer):
                     # FIN right after the partial body: the client sees a Content-Length it never gets.
                     self.connection.shutdown(socket.SHUT_RDWR)
                     self.close_connection = True
-
-            def log_message(self, *args) -> None:
-                pass
 
         super().__init__(Handler)
 
@@ -194,7 +190,7 @@ class ForwardProxy(LoopbackServer):
         self.requests: list[tuple[str, str, dict[str, str]]] = []
         proxy = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_CONNECT(self) -> None:  # noqa: N802
                 proxy.requests.append(("CONNECT", self.path, dict(self.headers)))
                 self.send_error(403, "tunnelling refused by the test proxy")
@@ -230,9 +226,6 @@ class ForwardProxy(LoopbackServer):
                     while chunk := response.read(64 * 1024):
                         self.wfile.write(chunk)
                 upstream.close()
-
-            def log_message(self, *args) -> None:
-                pass
 
         super().__init__(Handler)
 

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import json
-from http.server import BaseHTTPRequestHandler
 
-from tests.support.loopback import LoopbackServer
+from tests.support.loopback import LoopbackServer, QuietHandler
 
 
 class WebhookReceiver(LoopbackServer):
@@ -14,7 +13,7 @@ class WebhookReceiver(LoopbackServer):
         self.fail_first = fail_first
         receiver = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_POST(self) -> None:  # noqa: N802 - http.server's naming
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 if receiver.fail_first > 0:
@@ -25,9 +24,6 @@ class WebhookReceiver(LoopbackServer):
                     self.send_response(200)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
-
-            def log_message(self, *args) -> None:
-                pass
 
         super().__init__(Handler)
 
