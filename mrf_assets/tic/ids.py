@@ -51,10 +51,11 @@ def file_id(url: str) -> str:
     return hashlib.sha256(url_identity(url).encode()).hexdigest()[:16]
 
 
-def stable_uuid(*fields: object) -> str:
-    """uuid5 over the fields, None kept distinct from the empty string."""
-    text = "\x1f".join("\x00" if f is None else str(f) for f in fields)
-    return str(uuid.uuid5(NAMESPACE, text))
+def stable_uuid(*fields: object) -> bytes:
+    """uuid5 over the fields, None kept distinct from the empty string, as its 16 bytes (the lake stores
+    ids as Parquet's UUID type: 16 bytes where the text form takes 36, in every column, join and gather)."""
+    text = "\x1f".join("\x00" if f is None else f.hex() if isinstance(f, bytes) else str(f) for f in fields)
+    return uuid.uuid5(NAMESPACE, text).bytes
 
 
 # --- rate_uuid: a stable 128-bit id per row, computed a batch at a time -----------------------------
@@ -143,9 +144,18 @@ def state_uuids(state: np.ndarray) -> pa.Array:
     return pa.ExtensionArray.from_storage(pa.uuid(), storage)
 
 
+def uuid_array(column: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """16-byte values (binary, large_binary, fixed_size_binary or uuid) as a UUID array."""
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks()
+    if isinstance(column, pa.ExtensionArray):
+        return column
+    return pa.ExtensionArray.from_storage(pa.uuid(), column.cast(pa.binary(16)))
+
+
 def member_states(group_uuids, group_ids) -> np.ndarray:
     """The (2, n) hash state of provider-set members (provider_group_uuid, provider_group_id)."""
-    return fold(seed_state(len(group_uuids)), [group_uuids, group_ids])
+    return fold(seed_state(len(group_uuids)), [uuid_array(group_uuids), group_ids])
 
 
 def provider_set_uuids(members: np.ndarray, starts: np.ndarray) -> pa.Array:
@@ -172,7 +182,16 @@ def _mix(x: int) -> int:
     return x ^ (x >> 31)
 
 
-def provider_set_uuid(members: list[tuple[str | None, str | None]]) -> bytes:
+def _scalar_hash(value: str | bytes | None) -> tuple[int, int]:
+    """_value_hashes of one value: a 16-byte id is its own hash, as in a UUID column."""
+    if value is None:
+        return _NULL
+    if isinstance(value, bytes):
+        return int.from_bytes(value[:8], "big"), int.from_bytes(value[8:], "big")
+    return _string_hash(value)
+
+
+def provider_set_uuid(members: list[tuple[bytes | None, str | None]]) -> bytes:
     """provider_set_uuids for one set of (provider_group_uuid, provider_group_id) members, without
     numpy or Arrow per call (the reference parser asks for one set per negotiated rate)."""
     total = [0, 0]
@@ -181,7 +200,7 @@ def provider_set_uuid(members: list[tuple[str | None, str | None]]) -> bytes:
         for lane in (0, 1):
             state = _SEEDS[lane]
             for value in fields:
-                state = _mix(state ^ (_NULL[lane] if value is None else _string_hash(value)[lane]))
+                state = _mix(state ^ _scalar_hash(value)[lane])
             total[lane] = (total[lane] + _mix(state ^ salt)) & _MASK
     raw = bytearray(_mix(total[0] ^ len(members)).to_bytes(8, "big") + _mix(total[1] ^ len(members)).to_bytes(8, "big"))
     raw[6], raw[8] = (raw[6] & 0x0F) | 0x80, (raw[8] & 0x3F) | 0x80  # as state_uuids

@@ -56,8 +56,8 @@ class PartitionIngest:
             name: lake.writer(name, month, payer, run_id, schema) for name, schema in TABLES.items()
         }
         self.stats: list[dict] = []
-        self.seen_groups: set[str] = set()
-        self.seen_orgs: set[str] = set()
+        self.seen_groups: set[bytes] = set()
+        self.seen_orgs: set[bytes] = set()
         self.seen_sets = SeenKeys()
         self.adopted = 0  # files ingested by worker processes (their parts may repeat groups and sets)
         self._remote: dict[str, list[dict] | Exception] = {}

@@ -179,7 +179,8 @@ class PartStream:
             self._name = self.writer._next_name(self.key)
             path = posixpath.join(self.writer.dir, self._name)
             self._out = HashingOutput(self.writer.lake.fs.open_output_stream(path))
-            self._pq = pq.ParquetWriter(self._out, batch.schema, compression="zstd")
+            self._buffer = pa.BufferedOutputStream(pa.PythonFile(self._out, mode="w"), buffer_size=8 << 20)
+            self._pq = pq.ParquetWriter(self._buffer, batch.schema, compression="zstd")
         self._pq.write_table(batch)
         self._rows += batch.num_rows
         self.rows += batch.num_rows
@@ -190,6 +191,7 @@ class PartStream:
         if self._pq is None:
             return
         self._pq.close()
+        self._buffer.close()
         self._out.close()
         self.writer._record(self._name, self._out.sha256, self._rows, self.key, self.source)
         self._pq, self._out, self._rows = None, None, 0

@@ -45,8 +45,8 @@ class FileContext:
 @dataclass(frozen=True)
 class Target:
     """One provider group a price fans out to, or the reason it could not be resolved."""
-    group_uuid: str | None
-    org_uuid: str | None
+    group_uuid: bytes | None  # 16-byte UUIDs
+    org_uuid: bytes | None
     reference_id: str | None = None
     failure: str | None = None
 
@@ -111,14 +111,14 @@ class Normalizer:
     `new_*` (and `sets.new`) into them on success."""
 
     def __init__(self, ctx: FileContext, fetch_remote: Callable[[str], list[dict]],
-                 seen_groups: set[str], seen_orgs: set[str], seen_sets: SeenKeys):
+                 seen_groups: set[bytes], seen_orgs: set[bytes], seen_sets: SeenKeys):
         self.ctx = ctx
         self.fetch_remote = fetch_remote
         self.seen_groups, self.seen_orgs = seen_groups, seen_orgs
-        self.new_groups: set[str] = set()
-        self.new_orgs: set[str] = set()
+        self.new_groups: set[bytes] = set()
+        self.new_orgs: set[bytes] = set()
         self.references: dict[str, list[Target]] = {}
-        self._org_uuids: dict[tuple, str] = {}
+        self._org_uuids: dict[tuple, bytes] = {}
         self.counts: Counter = Counter()
         self.rates, self.providers = Columns(RATES), Columns(PROVIDERS)
         self.orgs, self.rejects = Columns(ORGANIZATIONS), Columns(REJECTS)

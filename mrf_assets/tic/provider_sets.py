@@ -10,6 +10,7 @@ parser and worker process.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 import numpy as np
 import pyarrow as pa
@@ -41,7 +42,11 @@ class SeenKeys:
 
     def add(self, keys: np.ndarray) -> None:
         if len(keys):
-            self.levels.append(np.unique(np.asarray(keys, dtype=np.uint64)))
+            self._push(np.unique(np.asarray(keys, dtype=np.uint64)))
+
+    def _push(self, level: np.ndarray) -> None:
+        """Add a sorted array of distinct keys."""
+        self.levels.append(level)
         while len(self.levels) > 1 and len(self.levels[-1]) * 2 >= len(self.levels[-2]):
             last = self.levels.pop()
             # two sorted runs: a stable sort (timsort) merges them in linear time, where union1d re-sorts
@@ -49,8 +54,8 @@ class SeenKeys:
             self.levels[-1] = merged[run_starts(merged)]
 
     def update(self, other: "SeenKeys") -> None:
-        for level in other.levels:
-            self.add(level)
+        for level in other.levels:  # already sorted and distinct
+            self._push(level)
 
 
 class ProviderSets:
@@ -64,13 +69,11 @@ class ProviderSets:
         self._rows = Columns(PROVIDER_SETS)  # sets found one at a time
         self._lock = threading.Lock()
 
-    def add(self, members: pa.Table, starts: np.ndarray, states: np.ndarray | None = None) -> pa.Array:
-        """Ids of the sets whose members (MEMBER_COLUMNS) run from each of `starts` to the next; the
-        members of sets not written before are kept for `take`. `states`: the members' hash states
-        (ids.member_states), when the caller has them precomputed."""
+    def add(self, starts: np.ndarray, states: np.ndarray, members: Callable[[np.ndarray], pa.Table]) -> pa.Array:
+        """Ids of the sets whose members run from each of `starts` to the next, given the members' hash
+        states (ids.member_states); `members(rows)` gives those rows' MEMBER_COLUMNS, asked only for
+        the sets not written before, which are kept for `take`."""
         starts = np.asarray(starts, dtype=np.int64)
-        if states is None:
-            states = ids.member_states(members["provider_group_uuid"], members["provider_group_id"])
         uuids = ids.provider_set_uuids(states, starts)
         keys = ids.value_keys(uuids)
         _, first = np.unique(keys, return_index=True)
@@ -78,9 +81,8 @@ class ProviderSets:
             fresh = first[~(self.seen.contains(keys[first]) | self.new.contains(keys[first]))]
             self.new.add(keys[fresh])
         if len(fresh):
-            sizes = np.diff(np.append(starts, members.num_rows))[fresh]
-            rows = ranges(starts[fresh], sizes)
-            table = members.select(MEMBER_COLUMNS).take(pa.array(rows))
+            sizes = np.diff(np.append(starts, states.shape[1]))[fresh]
+            table = members(ranges(starts[fresh], sizes)).select(MEMBER_COLUMNS)
             uuid_column = uuids.take(pa.array(np.repeat(fresh, sizes)))
             table = table.add_column(0, PROVIDER_SETS.field("provider_set_uuid"), uuid_column).cast(PROVIDER_SETS)
             with self._lock:

@@ -23,16 +23,16 @@ RATES = pa.schema([
 # The provider groups a price applies to, stored once per distinct set instead of once per price: a
 # price fans out to many groups, so `rates` at the full grain would repeat each price that many times. `rates` joined to `provider_sets` (views.denormalized_rates) is that full grain.
 PROVIDER_SETS = pa.schema([
-    ("provider_set_uuid", pa.uuid()), ("provider_group_id", _str), ("provider_group_uuid", _str),
-    ("organization_uuid", _str),
+    ("provider_set_uuid", pa.uuid()), ("provider_group_id", _str), ("provider_group_uuid", pa.uuid()),
+    ("organization_uuid", pa.uuid()),
 ])
 
 ORGANIZATIONS = pa.schema([
-    ("organization_uuid", _str), ("tin_type", _str), ("tin_value", _str), ("business_name", _str),
+    ("organization_uuid", pa.uuid()), ("tin_type", _str), ("tin_value", _str), ("business_name", _str),
 ])
 
 PROVIDERS = pa.schema([
-    ("provider_group_uuid", _str), ("npi", pa.int64()), ("organization_uuid", _str),
+    ("provider_group_uuid", pa.uuid()), ("npi", pa.int64()), ("organization_uuid", pa.uuid()),
     ("network_name", _strs),
 ])
 

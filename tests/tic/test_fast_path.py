@@ -147,3 +147,21 @@ def test_generated_files_equal_reference(tmp_path_factory, case):
     path.write_bytes(gzip.compress(body) if path.suffix == ".gz" else body)
     ref, fast = assert_same(root, path)
     assert fast[0]["status"] == ref[0]["status"]
+
+
+def test_a_batch_falling_back_after_the_references_keeps_every_group(tmp_path):
+    """Items that Arrow cannot decode (a quoted rate) go to the reference rules after the references
+    were indexed: a reference with two groups must still fan out to both."""
+    groups = [{"npi": [1730666900], "tin": {"type": "ein", "value": "12-3456789"}},
+              {"npi": [1285613760], "tin": {"type": "ein", "value": "98-7654321"}}]
+    price = {"negotiated_type": "negotiated", "negotiated_rate": "12.5", "expiration_date": "9999-12-31",
+             "billing_class": "professional"}
+    doc = {"reporting_entity_name": "x", "last_updated_on": "2026-11-01", "version": "1.0.0",
+           "provider_references": [{"provider_group_id": 1, "provider_groups": groups}],
+           "in_network": [{"negotiation_arrangement": "ffs", "name": "n", "billing_code_type": "CPT",
+                           "billing_code_type_version": "2024", "billing_code": "27447", "description": "d",
+                           "negotiated_rates": [{"provider_references": [1], "negotiated_prices": [price]}]}]}
+    path = tmp_path / "in.json"
+    path.write_text(json.dumps(doc))
+    _, [stat] = assert_same(tmp_path, path)
+    assert stat["items_fallback"] == 1 and stat["rows"] == 2

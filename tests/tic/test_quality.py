@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import polars as pl
+import pyarrow as pa
 import pytest
 
 from mrf_assets.tic import quality, rules
@@ -10,8 +11,16 @@ from mrf_assets.tic.tables import ORGANIZATIONS, PROVIDERS
 from mrf_assets.tic.views import SCHEMA as RATES  # the full grain, which the scores are defined on
 
 
+def ident(short: str) -> bytes:
+    """A readable stand-in for a 16-byte id: "g1" -> b"g1______________"."""
+    return short.encode().ljust(16, b"_")
+
+
 def frame(schema, rows: list[dict]) -> pl.LazyFrame:
-    return pl.from_arrow(__import__("pyarrow").Table.from_pylist(rows, schema=schema)).lazy()
+    """Rows as the lake stores them; short text in an id column stands for that id (ident)."""
+    uuids = {f.name for f in schema if f.type == pa.uuid()}
+    rows = [{k: ident(v) if k in uuids and isinstance(v, str) else v for k, v in row.items()} for row in rows]
+    return pl.from_arrow(pa.Table.from_pylist(rows, schema=schema)).lazy()
 
 
 @pytest.mark.parametrize("npi, ok", [
@@ -136,5 +145,5 @@ def test_referential_integrity_finds_each_broken_link():
                                                 "set_members_without_organization": 1,
                                                 "providers_without_organization": 0}
     whole = quality.referential_integrity(rates.filter(pl.col("provider_set_uuid") == s1),
-                                          sets.filter(pl.col("provider_group_uuid") == "g1"), providers, orgs)
+                                          sets.filter(pl.col("provider_group_uuid") == ident("g1")), providers, orgs)
     assert whole.score == 1.0

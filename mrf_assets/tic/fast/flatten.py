@@ -8,6 +8,7 @@ providers, remote references and the partition-wide dedup stay one piece of code
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
@@ -15,15 +16,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from mrf_assets.tic import ids
-from mrf_assets.tic.fast.references import ReferenceTable, with_member_states
+from mrf_assets.tic.fast.references import ReferenceTable, member_pool, with_member_states
 from mrf_assets.tic.normalize import Normalizer
 from mrf_assets.tic.segments import ranges, run_starts
 from mrf_assets.tic.tables import RATES, REJECTS
 
 # The id fields at each grain are the rate_uuid fold's own lists, so the two cannot drift apart.
 ITEM_FIELDS, PRICE_FIELDS = ids.ITEM_ID_FIELDS, ids.PRICE_ID_FIELDS
-_TARGET = {"rate_id": pl.UInt32, "group_uuid": pl.String, "org_uuid": pl.String, "ref_id": pl.String,
-           "failure": pl.String, "h0": pl.UInt64, "h1": pl.UInt64}
+_FAILURES = {"rate_id": pl.UInt32, "failure": pl.String}
 
 
 def _record(*columns: str) -> pl.Expr:
@@ -86,51 +86,100 @@ def _position(*parts: tuple[str, str]) -> pl.Expr:
     return pl.concat_str(pieces)
 
 
-def _inline_targets(norm: Normalizer, rates: pl.DataFrame) -> pl.DataFrame:
+@dataclass
+class _Members:
+    """The provider groups the batch's rates fan out to, as arrays: the rate (rate_id), the member's row in
+    the batch's member pool (MEMBER_COLUMNS, gathered only for provider sets not seen before) and its
+    hash state (ids.member_states)."""
+    rate_id: np.ndarray
+    row: np.ndarray
+    states: np.ndarray
+
+    @staticmethod
+    def of(rate_id, row, states) -> "_Members":
+        return _Members(np.asarray(rate_id, dtype=np.int64), np.asarray(row, dtype=np.int64),
+                        np.asarray(states, dtype=np.uint64).reshape(2, -1))
+
+
+def _failures(rate_id, failure) -> pl.DataFrame:
+    return pl.DataFrame({"rate_id": rate_id, "failure": failure}, schema={"rate_id": pl.UInt32, "failure": pl.String})
+
+
+def _inline_targets(norm: Normalizer, rates: pl.DataFrame) -> tuple[_Members, pl.DataFrame, pa.Table]:
+    """Members, failures (rate_id, failure) and the member pool of rates that list their groups inline."""
     inline = rates.filter(pl.col("provider_groups").is_not_null())
     empty = inline.filter(pl.col("provider_groups").list.len() == 0).select(
         "rate_id", pl.lit("negotiated rate has an empty provider_groups list").alias("failure"))
     groups = (inline.filter(pl.col("provider_groups").list.len() > 0).select("rate_id", "provider_groups")
               .explode("provider_groups").unnest("provider_groups"))
-    if groups.height:
-        key = pl.concat_str([pl.col("tin").struct.field(f).fill_null("\x00") for f in ("type", "value", "business_name")]
-                            + [pl.col("npi").list.eval(pl.element().cast(pl.String)).list.join(",").fill_null("\x00")],
-                           separator="\x1f")
-        groups = groups.with_columns(key.alias("key"))
-        resolved = []
-        with norm.lock:
-            for row in groups.unique("key", maintain_order=True).iter_rows(named=True):
-                group = {"npi": row["npi"], "tin": row["tin"]} if row["tin"] is not None else {"npi": row["npi"]}
-                target = norm._group(group, [], None)
-                resolved.append((row["key"], target.group_uuid, target.org_uuid, target.failure))
-        lookup = pl.DataFrame(resolved, schema={"key": pl.String, "group_uuid": pl.String, "org_uuid": pl.String,
-                                                "failure": pl.String}, orient="row")
-        lookup = with_member_states(lookup.with_columns(pl.lit(None, pl.String).alias("ref")), "ref")
-        groups = groups.join(lookup, on="key", how="left").select("rate_id", "group_uuid", "org_uuid", "failure",
-                                                                   "h0", "h1")
-    else:
-        groups = pl.DataFrame(schema={k: v for k, v in _TARGET.items() if k != "ref_id"})
-    return pl.concat([groups.with_columns(pl.lit(None, pl.String).alias("ref_id")),
-                      empty.with_columns(*[pl.lit(None, pl.String).alias(c) for c in ("group_uuid", "org_uuid", "ref_id")])],
-                     how="diagonal").select(list(_TARGET)).cast(_TARGET)
+    if groups.height == 0:
+        return _Members.of([], [], []), empty.cast(_FAILURES), member_pool(None)
+    key = pl.concat_str([pl.col("tin").struct.field(f).fill_null("\x00") for f in ("type", "value", "business_name")]
+                        + [pl.col("npi").list.eval(pl.element().cast(pl.String).fill_null("null")).list.join(",")
+                           .fill_null("\x00")],  # [] and [null] are different groups
+                       separator="\x1f")
+    groups = groups.with_columns(key.alias("key"))
+    resolved = []
+    with norm.lock:
+        for row in groups.unique("key", maintain_order=True).iter_rows(named=True):
+            group = {"npi": row["npi"], "tin": row["tin"]} if row["tin"] is not None else {"npi": row["npi"]}
+            target = norm._group(group, [], None)
+            resolved.append((row["key"], target.group_uuid, target.org_uuid, target.failure))
+    lookup = pl.DataFrame(resolved, schema={"key": pl.String, "group_uuid": pl.Binary, "org_uuid": pl.Binary,
+                                            "failure": pl.String}, orient="row")
+    lookup = with_member_states(lookup.with_columns(pl.lit(None, pl.String).alias("ref")), "ref")
+    found = groups.select("rate_id", "key").join(lookup.with_row_index("row"), on="key", how="left",
+                                                 maintain_order="left")
+    ok = found["failure"].is_null().to_numpy()
+    row = found["row"].to_numpy()[ok]
+    members = _Members.of(found["rate_id"].to_numpy()[ok], row,
+                          np.stack([lookup["h0"].to_numpy(), lookup["h1"].to_numpy()])[:, row])
+    failures = pl.concat([found.filter(~pl.Series(ok)).select("rate_id", "failure"), empty]).cast(_FAILURES)
+    return members, failures, member_pool(lookup.rename({"ref": "ref_key"}))
 
 
-def _reference_targets(rates: pl.DataFrame, references: ReferenceTable) -> pl.DataFrame:
+def _reference_targets(rates: pl.DataFrame, references: ReferenceTable) -> tuple[_Members, pl.DataFrame]:
+    """Members (rows of references.members) and failures (rate_id, failure) of rates that name
+    provider_references."""
     refd = rates.filter(pl.col("provider_groups").is_null())
     has = pl.col("provider_references").is_not_null() & (pl.col("provider_references").list.len() > 0)
     neither = refd.filter(~has).select(
         "rate_id", pl.lit("negotiated rate has neither provider_groups nor provider_references").alias("failure"))
-    ids_ = (refd.filter(has).select("rate_id", "provider_references").explode("provider_references")
-            .with_row_index("order").with_columns(pl.col("provider_references").cast(pl.String).alias("ref_key")))
-    undefined = pl.concat_str(pl.lit("provider reference "), pl.col("ref_key"), pl.lit(" is not defined in the file"))
-    if references.starts is None:
-        found = ids_.join(references.frame, on="ref_key", how="left").sort("order", "seq", nulls_last=True)
-    else:
-        found = references.look_up(ids_)
-    found = (found.with_columns(pl.when(pl.col("seq").is_null()).then(undefined).otherwise(pl.col("failure"))
-                                .alias("failure"))
-             .select("rate_id", "group_uuid", "org_uuid", pl.col("ref_key").alias("ref_id"), "failure", "h0", "h1"))
-    return pl.concat([found, neither], how="diagonal").select(list(_TARGET)).cast(_TARGET)
+    listed = refd.filter(has).select("rate_id", "provider_references").explode("provider_references")
+    at, row = references.find(listed["provider_references"])
+    rate_id = listed["rate_id"].to_numpy()[at]
+    ok = row >= 0
+    ok[ok] = ~references.failed[row[ok]]
+    members = _Members.of(rate_id[ok], row[ok], references.states[:, row[ok]])
+    bad = ~ok
+    undefined = pl.concat_str(pl.lit("provider reference "), pl.col("key"), pl.lit(" is not defined in the file"))
+    known = references.frame["failure"]  # why a defined reference's group failed
+    failed = pl.DataFrame({"rate_id": rate_id[bad], "row": row[bad],
+                           "key": listed["provider_references"].gather(at[bad]).cast(pl.String),
+                           "failure": known.gather(np.maximum(row[bad], 0)) if len(known) else None},
+                          schema_overrides={"failure": pl.String})
+    failed = failed.select("rate_id", pl.when(pl.col("row") < 0).then(undefined).otherwise("failure").alias("failure"))
+    return members, pl.concat([failed.cast(_FAILURES), neither.cast(_FAILURES)])
+
+
+def _targets(norm: Normalizer, rates: pl.DataFrame, references: ReferenceTable
+             ) -> tuple[_Members, pl.DataFrame, pa.Table]:
+    """Every rate's members, in file order within a rate, with the pool their rows point into, and the
+    groups that failed to resolve."""
+    inline, inline_failed, inline_pool = _inline_targets(norm, rates)
+    referenced, reference_failed = _reference_targets(rates, references)
+    failures = pl.concat([inline_failed, reference_failed])
+    if len(inline.row) == 0:
+        return referenced, failures, references.members
+    if len(referenced.row) == 0:
+        return inline, failures, inline_pool
+    offset = references.members.num_rows  # a batch mixing both: one pool (rare)
+    both = _Members.of(np.concatenate([inline.rate_id, referenced.rate_id]),
+                       np.concatenate([inline.row + offset, referenced.row]),
+                       np.concatenate([inline.states, referenced.states], axis=1))
+    order = np.argsort(both.rate_id, kind="stable")
+    pool = pa.concat_tables([references.members, inline_pool])
+    return _Members.of(both.rate_id[order], both.row[order], both.states[:, order]), failures, pool
 
 
 def flatten(items: pa.Table, first: int, norm: Normalizer, references: ReferenceTable,
@@ -173,14 +222,15 @@ def _flatten(items: pa.Table, first: int, norm: Normalizer, references: Referenc
         pl.lit("negotiated rate has no negotiated_prices list").alias("reason"), pl.lit(0).alias("rows"),
         _record("provider_references", "provider_groups", "negotiated_prices").alias("record")), "rate")
     rates = rates.filter(~no_prices)
-    targets = pl.concat([_inline_targets(norm, rates), _reference_targets(rates, references)])
-    fanout = targets.group_by("rate_id").len("targets")
+    members, failures, pool = _targets(norm, rates, references)
+    fanout = np.bincount(np.concatenate([members.rate_id, failures["rate_id"].to_numpy()]),
+                         minlength=rates.height and int(rates["rate_id"].max()) + 1)
 
     prices = (rates.select("rate_id", "item", "item_pos", "r", "negotiated_prices").explode("negotiated_prices")
               .with_columns(pl.Series("p", _positions(rates["negotiated_prices"])),
                             pl.col("negotiated_prices").is_null().alias("price_null"))
-              .unnest("negotiated_prices").join(fanout, on="rate_id", how="left")
-              .with_columns(pl.col("targets").fill_null(0)).with_row_index("price_pos"))
+              .unnest("negotiated_prices").with_row_index("price_pos"))
+    prices = prices.with_columns(pl.Series("targets", fanout[prices["rate_id"].to_numpy()], dtype=pl.Int64))
     counts["prices"] += prices.height
     counts["expected_rows"] += int(prices["targets"].sum() or 0)
     position = _position(("in_network", "item"), ("negotiated_rates", "r"), ("negotiated_prices", "p"))
@@ -196,10 +246,10 @@ def _flatten(items: pa.Table, first: int, norm: Normalizer, references: Referenc
         .list.drop_nulls(), pl.col("billing_code_modifier").list.drop_nulls(),
     ).drop("price_pos").with_row_index("price_pos")
 
-    failed = prices.join(targets.filter(pl.col("failure").is_not_null()), on="rate_id", how="inner")
+    failed = prices.join(failures, on="rate_id", how="inner")
     batch.reject(failed.select(position.alias("position"), pl.col("failure").alias("reason"),
                                  pl.lit(1).alias("rows"), _record(*PRICE_FIELDS).alias("record")), "price")
-    sets, set_uuids = _provider_sets(norm, targets.filter(pl.col("failure").is_null()))
+    sets, set_uuids = _provider_sets(norm, members, pool)
     rows = prices.join(sets, on="rate_id", how="inner")
     counts["rows"] += int(rows["members"].sum() or 0)
     if rows.height == 0:
@@ -222,16 +272,12 @@ def _flatten(items: pa.Table, first: int, norm: Normalizer, references: Referenc
     return table.select(RATES.names).cast(RATES)
 
 
-def _provider_sets(norm: Normalizer, members: pl.DataFrame) -> tuple[pl.DataFrame, pa.Array]:
-    """Each rate's provider set (rate_id, set_index into the returned ids, members), from its resolved
-    provider groups in file order."""
-    members = members.sort("rate_id", maintain_order=True)
-    rate_ids = members["rate_id"].to_numpy()
-    starts = run_starts(rate_ids)
-    table = members.select(pl.col("ref_id").alias("provider_group_id"), pl.col("group_uuid").alias("provider_group_uuid"),
-                           pl.col("org_uuid").alias("organization_uuid")).to_arrow()
-    set_uuids = norm.sets.add(table, starts, np.stack([members["h0"].to_numpy(), members["h1"].to_numpy()]))
-    sets = pl.DataFrame({"rate_id": rate_ids[starts], "set_index": np.arange(len(starts), dtype=np.uint32),
-                         "members": np.diff(np.append(starts, len(rate_ids)))},
+def _provider_sets(norm: Normalizer, members: _Members, pool: pa.Table) -> tuple[pl.DataFrame, pa.Array]:
+    """Each rate's provider set (rate_id, set_index into the returned ids, members), from its members
+    in file order."""
+    starts = run_starts(members.rate_id)
+    set_uuids = norm.sets.add(starts, members.states, lambda rows: pool.take(members.row[rows]))
+    sets = pl.DataFrame({"rate_id": members.rate_id[starts], "set_index": np.arange(len(starts), dtype=np.uint32),
+                         "members": np.diff(np.append(starts, len(members.rate_id)))},
                         schema={"rate_id": pl.UInt32, "set_index": pl.UInt32, "members": pl.Int64})
     return sets, set_uuids

@@ -9,8 +9,8 @@ ids, NPIs given as text, remote `location` references) goes through Normalizer.a
 
 from __future__ import annotations
 
+import hashlib
 import json
-import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -22,12 +22,13 @@ from mrf_assets.tic import ids
 from mrf_assets.tic.fast.decode import GROUP, decode_lines
 from mrf_assets.tic.normalize import Normalizer, Target, id_text
 from mrf_assets.tic.segments import ranges, run_starts
+from mrf_assets.tic.tables import PROVIDER_SETS
 
 REFERENCE_SCHEMA = pa.schema([
     ("provider_group_id", pa.int64()), ("network_name", pa.list_(pa.string())), ("location", pa.string()),
     ("provider_groups", pa.list_(GROUP)),
 ])
-REFERENCE_COLUMNS = {"ref_key": pl.String, "group_uuid": pl.String, "org_uuid": pl.String, "failure": pl.String}
+REFERENCE_COLUMNS = {"ref_key": pl.String, "group_uuid": pl.Binary, "org_uuid": pl.Binary, "failure": pl.String}
 _SEP = "\x1f"  # ids.stable_uuid's field separator
 MAX_LOOKUP_ID = 50_000_000  # ids above this are looked up by a join, not an index array
 
@@ -46,14 +47,20 @@ def decode_references(blobs: list[bytes]) -> pa.Table:
 def _uuid5(texts: pl.Series) -> pl.Series:
     """ids.stable_uuid over prepared texts, once per distinct text."""
     distinct = texts.unique()
-    made = [str(uuid.uuid5(ids.NAMESPACE, t)) for t in distinct.to_list()]
-    lookup = pl.DataFrame({"text": distinct, "uuid": made}, schema={"text": pl.String, "uuid": pl.String})
+    namespace = ids.NAMESPACE.bytes
+    # uuid.uuid5 without building a UUID object per text (a 2 GB file has a million groups and TINs)
+    digests = b"".join([hashlib.sha1(namespace + t.encode()).digest()[:16] for t in distinct.to_list()])
+    raw = np.frombuffer(digests, dtype=np.uint8).reshape(-1, 16).copy()
+    raw[:, 6] = (raw[:, 6] & 0x0F) | 0x50  # version 5
+    raw[:, 8] = (raw[:, 8] & 0x3F) | 0x80  # RFC 4122 variant
+    made = pa.FixedSizeBinaryArray.from_buffers(pa.binary(16), len(raw), [None, pa.py_buffer(raw.tobytes())])
+    lookup = pl.DataFrame({"text": distinct, "uuid": pl.from_arrow(made).cast(pl.Binary)})
     return texts.to_frame("text").join(lookup, on="text", how="left", maintain_order="left")["uuid"]
 
 
-def resolve(norm: Normalizer, table: pa.Table) -> pl.DataFrame:
-    """Rows (ref_key, group_uuid, org_uuid, failure) of decoded references, in file order; records the
-    new organizations and provider groups in `norm` (the caller holds its lock)."""
+def resolve(table: pa.Table) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Rows (ref, REFERENCE_COLUMNS) of decoded references, in file order, and their resolved groups
+    (for _record_new). Pure: runs on any thread."""
     refs = pl.from_arrow(table).with_row_index("ref").with_columns(
         pl.col("provider_group_id").cast(pl.String).alias("ref_key"),
         pl.col("network_name").list.drop_nulls().fill_null([]).alias("networks"))
@@ -79,7 +86,7 @@ def resolve(norm: Normalizer, table: pa.Table) -> pl.DataFrame:
     good = good.with_columns(_uuid5(good.select(pl.concat_str(
         pl.lit("org"), field(pl.col("tin_type")), field(pl.col("tin_value")), separator=_SEP)).to_series())
         .alias("org_uuid"))
-    members = [pl.lit("group"), pl.col("org_uuid")]
+    members = [pl.lit("group"), pl.col("org_uuid").bin.encode("hex")]
     npis = pl.col("npi_values").cast(pl.List(pl.String)).list.join(_SEP)
     members += [pl.when(pl.col("npi_values").list.len() > 0).then(npis + _SEP).otherwise(pl.lit(""))
                 + pl.lit("invalid" + _SEP) + pl.col("invalid").cast(pl.String) + pl.lit(_SEP + "networks"),
@@ -87,11 +94,10 @@ def resolve(norm: Normalizer, table: pa.Table) -> pl.DataFrame:
                 .otherwise(pl.lit(""))]
     good = good.with_columns(_uuid5(good.select(pl.concat_str(
         members[0], members[1], separator=_SEP) + _SEP + members[2] + members[3]).to_series()).alias("group_uuid"))
-    _record_new(norm, good)
     rows = pl.concat([good.select("ref", "member", "ref_key", "group_uuid", "org_uuid", "failure"),
                       groups.filter(pl.col("failure").is_not_null()).select("ref", "member", "ref_key", "failure"),
                       empty.with_columns(pl.lit(None, pl.UInt32).alias("member"))], how="diagonal")
-    return rows.sort("ref", "member").select("ref", *REFERENCE_COLUMNS).cast(REFERENCE_COLUMNS)
+    return rows.sort("ref", "member").select("ref", *REFERENCE_COLUMNS).cast(REFERENCE_COLUMNS), good
 
 
 def _record_new(norm: Normalizer, good: pl.DataFrame) -> None:
@@ -126,34 +132,50 @@ def with_member_states(frame: pl.DataFrame, ref: str) -> pl.DataFrame:
 @dataclass
 class ReferenceTable:
     """The file's provider references ready to look up: `frame` (ref_key, group_uuid, org_uuid, failure,
-    member hash states, seq), one reference's rows together; when every id is a small integer, `starts`
+    member hash states), one reference's rows together; when every id is a small integer, `starts`
     and `lengths` index the frame by id, so a batch finds its rows without a join against a table that
     grows with the file (a 2 GB file lists 500,000 provider groups)."""
     frame: pl.DataFrame
     starts: np.ndarray | None = None
     lengths: np.ndarray | None = None
 
-    def look_up(self, ids_: pl.DataFrame) -> pl.DataFrame:
-        """ids_ joined to the reference rows through the id index, in the join's order (an undefined id
-        keeps one row with a null seq)."""
-        keys = ids_["provider_references"].to_numpy()
+    def __post_init__(self):
+        # what a batch needs per member row, as arrays: the strings are taken only for new provider sets
+        self.states = np.stack([self.frame["h0"].to_numpy(), self.frame["h1"].to_numpy()]).astype(np.uint64)
+        self.failed = self.frame["failure"].is_not_null().to_numpy()
+        self.members = member_pool(self.frame)
+
+    def find(self, keys: pl.Series) -> tuple[np.ndarray, np.ndarray]:
+        """The frame rows of each id in `keys` as (position in keys, frame row) pairs, in keys' order and
+        a reference's rows in file order; an id the file does not define gives one pair with row -1."""
+        if self.starts is None:
+            probe = keys.cast(pl.String).to_frame("ref_key").with_row_index("at")
+            found = probe.join(self.frame.select("ref_key").with_row_index("row"), on="ref_key", how="left").sort(
+                "at", "row", nulls_last=True)
+            return found["at"].to_numpy().astype(np.int64), found["row"].cast(pl.Int64).fill_null(-1).to_numpy()
+        keys = keys.to_numpy()
         inside = (keys >= 0) & (keys < len(self.starts))
         at = np.where(inside, keys, 0)
         starts = np.where(inside, self.starts[at], -1)
         lengths = np.where(starts >= 0, self.lengths[at], 0)
         reps = np.maximum(lengths, 1)
-        row = np.repeat(np.arange(len(keys)), reps)
-        seq = ranges(starts, reps)
-        defined = np.repeat(lengths > 0, reps)
-        columns = self.frame.drop("ref_key")
-        matched = columns[np.where(defined, seq, 0)].with_columns(
-            pl.when(pl.Series(defined)).then(pl.col(c)).alias(c) for c in columns.columns)
-        return pl.concat([ids_[row], matched], how="horizontal")
+        rows = ranges(starts, reps)
+        return np.repeat(np.arange(len(keys)), reps), np.where(np.repeat(lengths > 0, reps), rows, -1)
+
+
+def member_pool(frame: pl.DataFrame | None) -> pa.Table:
+    """The provider-set member columns of resolved groups (ref_key, group_uuid, org_uuid), in the lake's
+    types: gathering 16-byte ids per member is several times cheaper than gathering text."""
+    schema = PROVIDER_SETS.remove(0)
+    if frame is None:
+        return schema.empty_table()
+    return frame.select(pl.col("ref_key").alias("provider_group_id"), pl.col("group_uuid").alias("provider_group_uuid"),
+                        pl.col("org_uuid").alias("organization_uuid")).to_arrow().cast(schema)
 
 
 def reference_table(references: pl.DataFrame) -> ReferenceTable:
     """From references.latest(...)."""
-    frame = with_member_states(references, "ref_key").with_row_index("seq")
+    frame = with_member_states(references, "ref_key")
     keys = frame["ref_key"].str.to_integer(strict=False)
     canonical = keys.is_not_null().all() and (keys.cast(pl.String) == frame["ref_key"]).all()
     if not canonical or frame.height == 0 or keys.min() < 0 or keys.max() >= MAX_LOOKUP_ID:
@@ -176,15 +198,25 @@ class FileReferences:
         self._table: ReferenceTable | None = None
         self._version, self._python_version = 0, -1
 
-    def add(self, norm: Normalizer, events: list[tuple]) -> None:
-        """A batch of scanner events: column-wise, or by the reference rules when Arrow cannot take it
-        (a giant reference is loaded on its own)."""
+    @staticmethod
+    def prepare(events: list[tuple]) -> tuple[pl.DataFrame, pl.DataFrame] | None:
+        """A batch of scanner events decoded and resolved column-wise (`resolve`), on any thread; None
+        when only the reference rules can take it (a giant reference is loaded on its own)."""
+        if any(e[0] == "big_element" for e in events):
+            return None
+        try:
+            return resolve(decode_references([e[2] for e in events]))
+        except (NeedsPython, pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            return None
+
+    def add(self, norm: Normalizer, events: list[tuple], prepared: tuple | None) -> None:
+        """A batch of scanner events and what `prepare` made of it, in file order: the first listing of
+        an organization (its business name) and of a provider group is the one recorded."""
         with norm.lock:  # inline groups may be resolving on a flatten thread
-            try:
-                if any(e[0] == "big_element" for e in events):
-                    raise NeedsPython()
-                frame = resolve(norm, decode_references([e[2] for e in events]))
-            except (NeedsPython, pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            if prepared is not None:
+                frame, good = prepared
+                _record_new(norm, good)
+            else:
                 keys = []
                 for event in events:
                     reference = load_event(event)
@@ -201,7 +233,8 @@ class FileReferences:
             with norm.lock:  # a falling-back batch may be reading the frames
                 self._table = reference_table(latest(self.frames))
                 # one frame from now on, sharing the table's columns (a 2 GB file lists 500,000 groups)
-                self.frames[:] = [self._table.frame.select("seq", *REFERENCE_COLUMNS).rename({"seq": "ref"})]
+                frame = self._table.frame
+                self.frames[:] = [frame.select(pl.col("ref_key").rle_id().alias("ref"), *REFERENCE_COLUMNS)]
         return self._table
 
     def give_python(self, norm: Normalizer) -> None:

@@ -74,6 +74,7 @@ class FastFile:
         self.refs = FileReferences()
         self._pool: ThreadPoolExecutor | None = None
         self._pending: deque[Future] = deque()  # batches being flattened, oldest first
+        self._references: deque[tuple[list, Future]] = deque()  # reference batches being resolved
 
     def run(self) -> Normalizer:
         with ThreadPoolExecutor(FLATTEN_THREADS, thread_name_prefix="mrf-flatten") as self._pool:
@@ -141,6 +142,7 @@ class FastFile:
                         index += 1
             scanner.close()
         self._add_references(header, refs)
+        self._collect_references()
         if not frozen:
             raise SourceError("no in_network array: this is not an in-network rates file")
         if items:
@@ -152,6 +154,7 @@ class FastFile:
         """Hand a batch to a flatten thread; results are written in batch order."""
         if not batch:
             return
+        self._collect_references()
         args = (batch, first, refs_done, self.refs.table(self.norm), rate_offset, new_items)
         self._pending.append(self._pool.submit(self._convert, *args))
         while len(self._pending) > FLATTEN_THREADS:
@@ -159,6 +162,10 @@ class FastFile:
 
     def _drain(self, failed: bool = False) -> None:
         """Wait for every batch in flight; after a failure their results and errors no longer matter."""
+        if failed:
+            for _, future in self._references:
+                future.cancel() or future.exception()
+            self._references.clear()
         while self._pending:
             future = self._pending.popleft()
             if failed:
@@ -187,12 +194,21 @@ class FastFile:
         return flatten(items, first, norm, references, rate_offset, new_items)
 
     def _add_references(self, header: dict, events: list[tuple]) -> None:
+        """Hand a batch of references to a flatten thread (they are decoded and resolved column-wise
+        there, two batches at once) and record the oldest ones, in file order."""
         if not events:
             return
-        norm = self._normalizer(header)
-        self.refs.add(norm, events)
-        if len(norm.providers) + sum(t.num_rows for t in norm.provider_tables) >= PROVIDER_ROWS:
-            self.flush()  # a file can list millions of NPIs before its first item
+        self._normalizer(header)
+        self._references.append((events, self._pool.submit(FileReferences.prepare, events)))
+        self._collect_references(keep=FLATTEN_THREADS)
+
+    def _collect_references(self, keep: int = 0) -> None:
+        norm = self.norm
+        while len(self._references) > keep:
+            events, future = self._references.popleft()
+            self.refs.add(norm, events, future.result())
+            if len(norm.providers) + sum(t.num_rows for t in norm.provider_tables) >= PROVIDER_ROWS:
+                self.flush()  # a file can list millions of NPIs before its first item
 
     def _giant(self, path: str, index: int, refs_done: bool) -> None:
         """An item too big to hold: its own fields first (one scan of the spill file), then its
