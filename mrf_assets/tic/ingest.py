@@ -204,8 +204,10 @@ class PartitionIngest:
         ready += [("providers", normalizer.providers.take()), ("organizations", normalizer.orgs.take()),
                   ("rejects", normalizer.rejects.take())] + [("rejects", t) for t in normalizer.reject_tables]
         ready += [("providers", t.cast(TABLES["providers"])) for t in normalizer.provider_tables]
+        ready += [("organizations", t.cast(TABLES["organizations"])) for t in normalizer.org_tables]
         normalizer.reject_tables.clear()
         normalizer.provider_tables.clear()
+        normalizer.org_tables.clear()
         return ready
 
     @classmethod

@@ -126,6 +126,7 @@ class Normalizer:
         self.lock = threading.RLock()  # the fast path flattens batches on several threads
         self.reject_tables: list[pa.Table] = []  # rejects built column-wise (fast path)
         self.provider_tables: list[pa.Table] = []  # provider groups resolved column-wise (fast path)
+        self.org_tables: list[pa.Table] = []  # and their organizations
 
     # provider groups -------------------------------------------------------------------------
     def _group(self, group, networks: list[str], reference_id: str | None) -> Target:

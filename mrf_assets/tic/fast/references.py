@@ -10,6 +10,7 @@ ids, NPIs given as text, remote `location` references) goes through Normalizer.a
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 from dataclasses import dataclass
 from decimal import Decimal
@@ -103,17 +104,14 @@ def resolve(table: pa.Table) -> tuple[pl.DataFrame, pl.DataFrame]:
 def _record_new(norm: Normalizer, good: pl.DataFrame) -> None:
     """Organizations and provider groups not yet written in the partition, as Normalizer._group does."""
     orgs = good.unique("org_uuid", keep="first", maintain_order=True)
-    for row in orgs.select("org_uuid", "tin_type", "tin_value",
-                           pl.col("tin").struct.field("business_name")).iter_rows():
-        if row[0] not in norm.seen_orgs and row[0] not in norm.new_orgs:
-            norm.new_orgs.add(row[0])
-            norm.orgs.append(organization_uuid=row[0], tin_type=row[1], tin_value=row[2], business_name=row[3])
+    orgs = orgs.filter(_unseen(orgs["org_uuid"], norm.seen_orgs, norm.new_orgs))
+    if orgs.height:
+        norm.org_tables.append(orgs.select(pl.col("org_uuid").alias("organization_uuid"), "tin_type", "tin_value",
+                                           pl.col("tin").struct.field("business_name")).to_arrow())
     fresh = good.unique("group_uuid", keep="first", maintain_order=True)
-    fresh = fresh.filter(pl.Series([g not in norm.seen_groups and g not in norm.new_groups
-                                    for g in fresh["group_uuid"].to_list()], dtype=pl.Boolean))
+    fresh = fresh.filter(_unseen(fresh["group_uuid"], norm.seen_groups, norm.new_groups))
     if fresh.height == 0:
         return
-    norm.new_groups.update(fresh["group_uuid"].to_list())
     norm.counts["provider_groups"] += fresh.height
     # An NPI that is not a number is kept as a null row so the accuracy check sees it.
     npis = pl.concat_list(pl.col("npi_values"), pl.lit(None, pl.Int64).repeat_by(pl.col("invalid")))
@@ -121,6 +119,14 @@ def _record_new(norm: Normalizer, good: pl.DataFrame) -> None:
                         pl.col("org_uuid").alias("organization_uuid"),
                         pl.when(pl.col("networks").list.len() > 0).then(pl.col("networks")).alias("network_name"))
     norm.provider_tables.append(rows.explode("npi", empty_as_null=False).to_arrow())
+
+
+def _unseen(ids_: pl.Series, seen: set[bytes], new: set[bytes]) -> pl.Series:
+    """Which ids (distinct) neither set holds; they are added to `new`."""
+    values = ids_.to_list()
+    mask = [v not in seen and v not in new for v in values]
+    new.update(itertools.compress(values, mask))
+    return pl.Series(mask, dtype=pl.Boolean)
 
 
 def with_member_states(frame: pl.DataFrame, ref: str) -> pl.DataFrame:
