@@ -165,7 +165,10 @@ def _reference_targets(rates: pl.DataFrame, references: ReferenceTable) -> tuple
     rate_id = listed["rate_id"].to_numpy()[at]
     ok = row >= 0
     ok[ok] = ~references.failed[row[ok]]
-    members = _Members.of(rate_id[ok], row[ok], references.states[:, row[ok]])
+    if ok.all():  # the usual case: no copies to drop nothing
+        members = _Members.of(rate_id, row, np.take(references.states, row, axis=1))
+    else:
+        members = _Members.of(rate_id[ok], row[ok], references.states[:, row[ok]])
     bad = ~ok
     undefined = pl.concat_str(pl.lit("provider reference "), pl.col("key"), pl.lit(" is not defined in the file"))
     known = references.frame["failure"]  # why a defined reference's group failed
