@@ -8,7 +8,6 @@ providers, remote references and the partition-wide dedup stay one piece of code
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
@@ -16,14 +15,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from mrf_assets.tic import ids
-from mrf_assets.tic.fast.references import ReferenceTable, member_pool, with_member_states
+from mrf_assets.tic.fast.references import ReferenceTable
+from mrf_assets.tic.fast.targets import Members, targets
 from mrf_assets.tic.normalize import Normalizer
 from mrf_assets.tic.segments import ranges, run_starts
 from mrf_assets.tic.tables import RATES, REJECTS
 
 # The id fields at each grain are the rate_uuid fold's own lists, so the two cannot drift apart.
 ITEM_FIELDS, PRICE_FIELDS = ids.ITEM_ID_FIELDS, ids.PRICE_ID_FIELDS
-_FAILURES = {"rate_id": pl.UInt32, "failure": pl.String}
 
 
 def _record(*columns: str) -> pl.Expr:
@@ -101,105 +100,6 @@ def _position(*parts: tuple[str, str]) -> pl.Expr:
     return pl.concat_str(pieces)
 
 
-@dataclass
-class _Members:
-    """The provider groups the batch's rates fan out to, as arrays: the rate (rate_id), the member's row in
-    the batch's member pool (MEMBER_COLUMNS, gathered only for provider sets not seen before) and its
-    hash state (ids.member_states)."""
-    rate_id: np.ndarray
-    row: np.ndarray
-    states: np.ndarray
-
-    @staticmethod
-    def of(rate_id, row, states) -> "_Members":
-        return _Members(np.asarray(rate_id, dtype=np.int64), np.asarray(row, dtype=np.int64),
-                        np.asarray(states, dtype=np.uint64).reshape(2, -1))
-
-
-def _failures(rate_id, failure) -> pl.DataFrame:
-    return pl.DataFrame({"rate_id": rate_id, "failure": failure}, schema={"rate_id": pl.UInt32, "failure": pl.String})
-
-
-def _inline_targets(norm: Normalizer, rates: pl.DataFrame) -> tuple[_Members, pl.DataFrame, pa.Table]:
-    """Members, failures (rate_id, failure) and the member pool of rates that list their groups inline."""
-    inline = rates.filter(pl.col("provider_groups").is_not_null())
-    empty = inline.filter(pl.col("provider_groups").list.len() == 0).select(
-        "rate_id", pl.lit("negotiated rate has an empty provider_groups list").alias("failure"))
-    groups = (inline.filter(pl.col("provider_groups").list.len() > 0).select("rate_id", "provider_groups")
-              .explode("provider_groups").unnest("provider_groups"))
-    if groups.height == 0:
-        return _Members.of([], [], []), empty.cast(_FAILURES), member_pool(None)
-    key = pl.concat_str([pl.col("tin").struct.field(f).fill_null("\x00") for f in ("type", "value", "business_name")]
-                        + [pl.col("npi").list.eval(pl.element().cast(pl.String).fill_null("null")).list.join(",")
-                           .fill_null("\x00")],  # [] and [null] are different groups
-                       separator="\x1f")
-    groups = groups.with_columns(key.alias("key"))
-    resolved = []
-    with norm.lock:
-        for row in groups.unique("key", maintain_order=True).iter_rows(named=True):
-            group = {"npi": row["npi"], "tin": row["tin"]} if row["tin"] is not None else {"npi": row["npi"]}
-            target = norm._group(group, [], None)
-            resolved.append((row["key"], target.group_uuid, target.org_uuid, target.failure))
-    lookup = pl.DataFrame(resolved, schema={"key": pl.String, "group_uuid": pl.Binary, "org_uuid": pl.Binary,
-                                            "failure": pl.String}, orient="row")
-    lookup = with_member_states(lookup.with_columns(pl.lit(None, pl.String).alias("ref")), "ref")
-    found = groups.select("rate_id", "key").join(lookup.with_row_index("row"), on="key", how="left",
-                                                 maintain_order="left")
-    ok = found["failure"].is_null().to_numpy()
-    row = found["row"].to_numpy()[ok]
-    members = _Members.of(found["rate_id"].to_numpy()[ok], row,
-                          np.stack([lookup["h0"].to_numpy(), lookup["h1"].to_numpy()])[:, row])
-    failures = pl.concat([found.filter(~pl.Series(ok)).select("rate_id", "failure"), empty]).cast(_FAILURES)
-    return members, failures, member_pool(lookup.rename({"ref": "ref_key"}))
-
-
-def _reference_targets(rates: pl.DataFrame, references: ReferenceTable) -> tuple[_Members, pl.DataFrame]:
-    """Members (rows of references.members) and failures (rate_id, failure) of rates that name
-    provider_references."""
-    refd = rates.filter(pl.col("provider_groups").is_null())
-    has = pl.col("provider_references").is_not_null() & (pl.col("provider_references").list.len() > 0)
-    neither = refd.filter(~has).select(
-        "rate_id", pl.lit("negotiated rate has neither provider_groups nor provider_references").alias("failure"))
-    listed = refd.filter(has).select("rate_id", "provider_references").explode("provider_references")
-    at, row = references.find(listed["provider_references"])
-    rate_id = listed["rate_id"].to_numpy()[at]
-    ok = row >= 0
-    ok[ok] = ~references.failed[row[ok]]
-    if ok.all():  # the usual case: no copies to drop nothing
-        members = _Members.of(rate_id, row, np.take(references.states, row, axis=1))
-    else:
-        members = _Members.of(rate_id[ok], row[ok], references.states[:, row[ok]])
-    bad = ~ok
-    undefined = pl.concat_str(pl.lit("provider reference "), pl.col("key"), pl.lit(" is not defined in the file"))
-    known = references.frame["failure"]  # why a defined reference's group failed
-    failed = pl.DataFrame({"rate_id": rate_id[bad], "row": row[bad],
-                           "key": listed["provider_references"].gather(at[bad]).cast(pl.String),
-                           "failure": known.gather(np.maximum(row[bad], 0)) if len(known) else None},
-                          schema_overrides={"failure": pl.String})
-    failed = failed.select("rate_id", pl.when(pl.col("row") < 0).then(undefined).otherwise("failure").alias("failure"))
-    return members, pl.concat([failed.cast(_FAILURES), neither.cast(_FAILURES)])
-
-
-def _targets(norm: Normalizer, rates: pl.DataFrame, references: ReferenceTable
-             ) -> tuple[_Members, pl.DataFrame, pa.Table]:
-    """Every rate's members, in file order within a rate, with the pool their rows point into, and the
-    groups that failed to resolve."""
-    inline, inline_failed, inline_pool = _inline_targets(norm, rates)
-    referenced, reference_failed = _reference_targets(rates, references)
-    failures = pl.concat([inline_failed, reference_failed])
-    if len(inline.row) == 0:
-        return referenced, failures, references.members
-    if len(referenced.row) == 0:
-        return inline, failures, inline_pool
-    offset = references.members.num_rows  # a batch mixing both: one pool (rare)
-    both = _Members.of(np.concatenate([inline.rate_id, referenced.rate_id]),
-                       np.concatenate([inline.row + offset, referenced.row]),
-                       np.concatenate([inline.states, referenced.states], axis=1))
-    order = np.argsort(both.rate_id, kind="stable")
-    pool = pa.concat_tables([references.members, inline_pool])
-    return _Members.of(both.rate_id[order], both.row[order], both.states[:, order]), failures, pool
-
-
 def flatten(items: pa.Table, first: int, norm: Normalizer, references: ReferenceTable,
             rate_offset: int = 0, new_items: bool = True) -> pa.Table:
     """Rates rows of a batch of decoded items whose first item is in_network[first]. A giant item comes
@@ -240,7 +140,7 @@ def _flatten(items: pa.Table, first: int, norm: Normalizer, references: Referenc
         pl.lit("negotiated rate has no negotiated_prices list").alias("reason"), pl.lit(0).alias("rows"),
         _record("provider_references", "provider_groups", "negotiated_prices").alias("record")), "rate")
     rates = rates.filter(~no_prices)
-    members, failures, pool = _targets(norm, rates, references)
+    members, failures, pool = targets(norm, rates, references)
     fanout = np.bincount(np.concatenate([members.rate_id, failures["rate_id"].to_numpy()]),
                          minlength=rates.height and int(rates["rate_id"].max()) + 1)
 
@@ -267,9 +167,11 @@ def _flatten(items: pa.Table, first: int, norm: Normalizer, references: Referenc
     failed = prices.join(failures, on="rate_id", how="inner")
     batch.reject(failed.select(position.alias("position"), pl.col("failure").alias("reason"),
                                  pl.lit(1).alias("rows"), _record(*PRICE_FIELDS).alias("record")), "price")
-    sets, set_uuids = _provider_sets(norm, members, pool)
-    rows = prices.join(sets, on="rate_id", how="inner")
-    counts["rows"] += int(rows["members"].sum() or 0)
+    set_of_rate, set_sizes, set_uuids = _provider_sets(norm, members, pool, len(fanout))
+    at = set_of_rate[prices["rate_id"].to_numpy()]
+    kept = at >= 0  # a price whose groups all failed has no set (its rows are rejects)
+    rows = prices.filter(pl.Series(kept)).with_columns(pl.Series("set_index", at[kept]))
+    counts["rows"] += int(set_sizes[at[kept]].sum())
     if rows.height == 0:
         return RATES.empty_table()
     out = rows.select(
@@ -294,12 +196,12 @@ def _flatten(items: pa.Table, first: int, norm: Normalizer, references: Referenc
     return table.select(RATES.names).cast(RATES)
 
 
-def _provider_sets(norm: Normalizer, members: _Members, pool: pa.Table) -> tuple[pl.DataFrame, pa.Array]:
-    """Each rate's provider set (rate_id, set_index into the returned ids, members), from its members
-    in file order."""
+def _provider_sets(norm: Normalizer, members: Members, pool: pa.Table, rate_ids: int
+                   ) -> tuple[np.ndarray, np.ndarray, pa.Array]:
+    """The provider set of each rate, from its members in file order: the set's index by rate_id (-1
+    for a rate without one), each set's size, and the sets' ids."""
     starts = run_starts(members.rate_id)
     set_uuids = norm.sets.add(starts, members.states, lambda rows: pool.take(members.row[rows]))
-    sets = pl.DataFrame({"rate_id": members.rate_id[starts], "set_index": np.arange(len(starts), dtype=np.uint32),
-                         "members": np.diff(np.append(starts, len(members.rate_id)))},
-                        schema={"rate_id": pl.UInt32, "set_index": pl.UInt32, "members": pl.Int64})
-    return sets, set_uuids
+    set_of_rate = np.full(rate_ids, -1, dtype=np.int64)
+    set_of_rate[members.rate_id[starts]] = np.arange(len(starts))
+    return set_of_rate, np.diff(np.append(starts, len(members.rate_id))), set_uuids

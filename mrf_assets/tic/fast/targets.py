@@ -1,0 +1,115 @@
+"""The provider groups a batch's negotiated rates fan out to, as arrays instead of rows of text.
+
+A price applies to every group of its rate (through provider_references or inline provider_groups),
+often ten or more, so the groups travel as integers: the rate, the member's row in a member pool (the
+file's reference table, or the batch's inline groups) and the member's hash state. Their ids and
+names are gathered only for provider sets not written before (provider_sets.ProviderSets.add).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+import pyarrow as pa
+
+from mrf_assets.tic.fast.references import ReferenceTable, member_pool, with_member_states
+from mrf_assets.tic.normalize import Normalizer
+
+FAILURES = {"rate_id": pl.UInt32, "failure": pl.String}
+
+
+@dataclass
+class Members:
+    """The provider groups the batch's rates fan out to, as arrays: the rate (rate_id), the member's row in
+    the batch's member pool (MEMBER_COLUMNS, gathered only for provider sets not seen before) and its
+    hash state (ids.member_states)."""
+    rate_id: np.ndarray
+    row: np.ndarray
+    states: np.ndarray
+
+    @staticmethod
+    def of(rate_id, row, states) -> "Members":
+        return Members(np.asarray(rate_id, dtype=np.int64), np.asarray(row, dtype=np.int64),
+                        np.asarray(states, dtype=np.uint64).reshape(2, -1))
+
+
+def inline_targets(norm: Normalizer, rates: pl.DataFrame) -> tuple[Members, pl.DataFrame, pa.Table]:
+    """Members, failures (rate_id, failure) and the member pool of rates that list their groups inline."""
+    inline = rates.filter(pl.col("provider_groups").is_not_null())
+    empty = inline.filter(pl.col("provider_groups").list.len() == 0).select(
+        "rate_id", pl.lit("negotiated rate has an empty provider_groups list").alias("failure"))
+    groups = (inline.filter(pl.col("provider_groups").list.len() > 0).select("rate_id", "provider_groups")
+              .explode("provider_groups").unnest("provider_groups"))
+    if groups.height == 0:
+        return Members.of([], [], []), empty.cast(FAILURES), member_pool(None)
+    key = pl.concat_str([pl.col("tin").struct.field(f).fill_null("\x00") for f in ("type", "value", "business_name")]
+                        + [pl.col("npi").list.eval(pl.element().cast(pl.String).fill_null("null")).list.join(",")
+                           .fill_null("\x00")],  # [] and [null] are different groups
+                       separator="\x1f")
+    groups = groups.with_columns(key.alias("key"))
+    resolved = []
+    with norm.lock:
+        for row in groups.unique("key", maintain_order=True).iter_rows(named=True):
+            group = {"npi": row["npi"], "tin": row["tin"]} if row["tin"] is not None else {"npi": row["npi"]}
+            target = norm._group(group, [], None)
+            resolved.append((row["key"], target.group_uuid, target.org_uuid, target.failure))
+    lookup = pl.DataFrame(resolved, schema={"key": pl.String, "group_uuid": pl.Binary, "org_uuid": pl.Binary,
+                                            "failure": pl.String}, orient="row")
+    lookup = with_member_states(lookup.with_columns(pl.lit(None, pl.String).alias("ref")), "ref")
+    found = groups.select("rate_id", "key").join(lookup.with_row_index("row"), on="key", how="left",
+                                                 maintain_order="left")
+    ok = found["failure"].is_null().to_numpy()
+    row = found["row"].to_numpy()[ok]
+    members = Members.of(found["rate_id"].to_numpy()[ok], row,
+                          np.stack([lookup["h0"].to_numpy(), lookup["h1"].to_numpy()])[:, row])
+    failures = pl.concat([found.filter(~pl.Series(ok)).select("rate_id", "failure"), empty]).cast(FAILURES)
+    return members, failures, member_pool(lookup.rename({"ref": "ref_key"}))
+
+
+def reference_targets(rates: pl.DataFrame, references: ReferenceTable) -> tuple[Members, pl.DataFrame]:
+    """Members (rows of references.members) and failures (rate_id, failure) of rates that name
+    provider_references."""
+    refd = rates.filter(pl.col("provider_groups").is_null())
+    has = pl.col("provider_references").is_not_null() & (pl.col("provider_references").list.len() > 0)
+    neither = refd.filter(~has).select(
+        "rate_id", pl.lit("negotiated rate has neither provider_groups nor provider_references").alias("failure"))
+    listed = refd.filter(has).select("rate_id", "provider_references").explode("provider_references")
+    at, row = references.find(listed["provider_references"])
+    rate_id = listed["rate_id"].to_numpy()[at]
+    ok = row >= 0
+    ok[ok] = ~references.failed[row[ok]]
+    if ok.all():  # the usual case: nothing to drop, so no masked copies
+        members = Members.of(rate_id, row, np.take(references.states, row, axis=1))
+    else:
+        members = Members.of(rate_id[ok], row[ok], references.states[:, row[ok]])
+    bad = ~ok
+    undefined = pl.concat_str(pl.lit("provider reference "), pl.col("key"), pl.lit(" is not defined in the file"))
+    known = references.frame["failure"]  # why a defined reference's group failed
+    failed = pl.DataFrame({"rate_id": rate_id[bad], "row": row[bad],
+                           "key": listed["provider_references"].gather(at[bad]).cast(pl.String),
+                           "failure": known.gather(np.maximum(row[bad], 0)) if len(known) else None},
+                          schema_overrides={"failure": pl.String})
+    failed = failed.select("rate_id", pl.when(pl.col("row") < 0).then(undefined).otherwise("failure").alias("failure"))
+    return members, pl.concat([failed.cast(FAILURES), neither.cast(FAILURES)])
+
+
+def targets(norm: Normalizer, rates: pl.DataFrame, references: ReferenceTable
+             ) -> tuple[Members, pl.DataFrame, pa.Table]:
+    """Every rate's members, in file order within a rate, with the pool their rows point into, and the
+    groups that failed to resolve."""
+    inline, inline_failed, inline_pool = inline_targets(norm, rates)
+    referenced, reference_failed = reference_targets(rates, references)
+    failures = pl.concat([inline_failed, reference_failed])
+    if len(inline.row) == 0:
+        return referenced, failures, references.members
+    if len(referenced.row) == 0:
+        return inline, failures, inline_pool
+    offset = references.members.num_rows  # a batch mixing both: one pool (rare)
+    both = Members.of(np.concatenate([inline.rate_id, referenced.rate_id]),
+                       np.concatenate([inline.row + offset, referenced.row]),
+                       np.concatenate([inline.states, referenced.states], axis=1))
+    order = np.argsort(both.rate_id, kind="stable")
+    pool = pa.concat_tables([references.members, inline_pool])
+    return Members.of(both.rate_id[order], both.row[order], both.states[:, order]), failures, pool
