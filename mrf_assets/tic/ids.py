@@ -77,12 +77,17 @@ _SEEDS = (0x243F6A8885A308D3, 0x13198A2E03707344)
 
 
 def _splitmix(x: np.ndarray) -> np.ndarray:
-    x = x + np.uint64(0x9E3779B97F4A7C15)
-    x ^= x >> np.uint64(30)
+    """splitmix64 of every value, in place (callers pass a fresh array): a batch holds millions of
+    hashes, and every new array of them is memory this VM touches slowly the first time."""
+    x += np.uint64(0x9E3779B97F4A7C15)
+    shifted = x >> np.uint64(30)
+    x ^= shifted
     x *= np.uint64(0xBF58476D1CE4E5B9)
-    x ^= x >> np.uint64(27)
+    np.right_shift(x, np.uint64(27), out=shifted)
+    x ^= shifted
     x *= np.uint64(0x94D049BB133111EB)
-    x ^= x >> np.uint64(31)
+    np.right_shift(x, np.uint64(31), out=shifted)
+    x ^= shifted
     return x
 
 
@@ -121,7 +126,7 @@ def _value_hashes(column: pa.Array | pa.ChunkedArray) -> np.ndarray:
     for index, value in enumerate(encoded.dictionary.to_pylist()):
         table[:, index] = _string_hash(value)
     table[:, -1] = _NULL
-    return table[:, encoded.indices.fill_null(len(encoded.dictionary)).to_numpy(zero_copy_only=False)]
+    return np.take(table, encoded.indices.fill_null(len(encoded.dictionary)).to_numpy(zero_copy_only=False), axis=1)
 
 
 def seed_state(n: int) -> np.ndarray:

@@ -184,8 +184,8 @@ def _flatten(items: pa.Table, first: int, norm: Normalizer, references: Referenc
     n = good.height
     state = ids.fold(ids.seed_state(n), [pa.array([ctx.payer] * n), pa.array([ctx.file_id] * n)]
                      + [good[c].to_arrow() for c in ITEM_FIELDS])
-    state = ids.fold(state[:, prices["item_pos"].to_numpy()], [prices[c].to_arrow() for c in PRICE_FIELDS])
-    state = ids.fold(state[:, out["price_pos"].to_numpy()], [set_column])
+    state = ids.fold(np.take(state, prices["item_pos"].to_numpy(), axis=1), [prices[c].to_arrow() for c in PRICE_FIELDS])
+    state = ids.fold(np.take(state, out["price_pos"].to_numpy(), axis=1), [set_column])
     table = out.drop("item", "price_pos", "set_index").to_arrow()
     # item fields taken by Arrow from the decoded items: one copy of each (long) name and description
     item_rows = pa.array(out["item"].to_numpy().astype(np.int64) - first)
