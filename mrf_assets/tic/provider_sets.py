@@ -16,7 +16,7 @@ import numpy as np
 import pyarrow as pa
 
 from mrf_assets.tic import ids
-from mrf_assets.tic.segments import ranges, run_starts
+from mrf_assets.tic.segments import ranges
 from mrf_assets.tic.tables import PROVIDER_SETS, Columns
 
 MEMBER_COLUMNS = ("provider_group_id", "provider_group_uuid", "organization_uuid")
@@ -45,13 +45,15 @@ class SeenKeys:
             self._push(np.unique(np.asarray(keys, dtype=np.uint64)))
 
     def _push(self, level: np.ndarray) -> None:
-        """Add a sorted array of distinct keys."""
+        """Add a sorted array of distinct keys (callers add only keys `contains` did not find, so levels
+        are disjoint: a merge needs no de-duplication, which would copy the merged level again)."""
         self.levels.append(level)
         while len(self.levels) > 1 and len(self.levels[-1]) * 2 >= len(self.levels[-2]):
             last = self.levels.pop()
-            # two sorted runs: a stable sort (timsort) merges them in linear time, where union1d re-sorts
-            merged = np.sort(np.concatenate([self.levels[-1], last]), kind="stable")
-            self.levels[-1] = merged[run_starts(merged)]
+            merged = np.concatenate([self.levels[-1], last])
+            self.levels[-1] = last = None  # freed before the sort's buffer is taken
+            merged.sort(kind="stable")  # two sorted runs: timsort merges them in place in linear time
+            self.levels[-1] = merged
 
     def update(self, other: "SeenKeys") -> None:
         for level in other.levels:  # already sorted and distinct
