@@ -27,8 +27,8 @@ from mrf_assets.tic.s3 import LakeConfigError, S3Settings
 
 MANIFEST = "_manifest.json"
 ROWS_PER_PART = 2_000_000
-UNIQUE_COLUMNS = ("rate_uuid",)
-DICTIONARY_BYTES = 256 << 10  # one value per row: a dictionary only costs until it is abandoned
+UNIQUE_COLUMNS = ("rate_uuid",)  # one value per row: a dictionary only costs until it is abandoned
+DICTIONARY_BYTES = 256 << 10
 
 
 def parquet_options(schema: pa.Schema) -> dict:
