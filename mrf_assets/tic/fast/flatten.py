@@ -18,7 +18,7 @@ from mrf_assets.tic import ids
 from mrf_assets.tic.fast.references import ReferenceTable
 from mrf_assets.tic.fast.targets import Members, targets
 from mrf_assets.tic.normalize import Normalizer
-from mrf_assets.tic.segments import ranges, run_starts
+from mrf_assets.tic.segments import run_starts
 from mrf_assets.tic.tables import RATES, REJECTS
 
 # The id fields at each grain are the rate_uuid fold's own lists, so the two cannot drift apart.
@@ -55,20 +55,34 @@ class _BatchOut:
             norm.reject_tables.extend(self.rejects)
 
 
-def _rates(items: pa.Table, good_rows: np.ndarray, first: int, rate_offset: int) -> pl.DataFrame:
-    """The negotiated rates of the good items (item, item_pos, r, rate fields, rate_id), flattened by
-    Arrow without copying (a polars explode of these nested lists costs ten times more)."""
+def _rates(items: pa.Table, good_rows: np.ndarray, first: int, rate_offset: int
+           ) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The negotiated rates of the good items (rate_id, item, item_pos, r, their fields, price_count)
+    and their prices (the same keys, p, price_null and the price fields), flattened by Arrow without
+    copying (a polars explode of these nested lists costs several times more)."""
     lists = items.column("negotiated_rates").combine_chunks()
-    flat = pc.list_flatten(lists)
+    flat = pa.Table.from_struct_array(pc.list_flatten(lists))
     parent = pc.list_parent_indices(lists).to_numpy()
-    offsets = lists.offsets.to_numpy()
     item_pos = np.full(items.num_rows, -1, dtype=np.int64)
     item_pos[good_rows] = np.arange(len(good_rows))
-    rates = pl.from_arrow(pa.Table.from_struct_array(flat)).with_columns(
-        pl.Series("item", parent + first, dtype=pl.UInt32), pl.Series("item_pos", item_pos[parent]),
-        pl.Series("r", np.arange(len(flat)) - (offsets[parent] - offsets[0]) + rate_offset))
-    rates = rates.filter(pl.col("item_pos") >= 0).with_columns(pl.col("item_pos").cast(pl.UInt32))
-    return rates.with_row_index("rate_id")
+    kept = item_pos[parent] >= 0
+    keys = {"item": (parent + first)[kept], "item_pos": item_pos[parent][kept],
+            "r": (_positions(lists) + rate_offset)[kept]}
+    schema = {"rate_id": pl.UInt32, "item": pl.UInt32, "item_pos": pl.UInt32, "r": pl.Int64}
+    price_lists = flat.column("negotiated_prices").combine_chunks()
+    rates = pl.from_arrow(_where(flat.drop_columns(["negotiated_prices"]), kept)).hstack(
+        pl.DataFrame({"rate_id": np.arange(kept.sum()), **keys}, schema=schema)).with_columns(
+        pl.from_arrow(_where(pc.list_value_length(price_lists), kept)).alias("price_count"))
+    # the prices of the kept rates, in the order a polars explode would give them
+    price_rate = pc.list_parent_indices(price_lists).to_numpy()
+    taken = kept[price_rate]
+    rate_id = (np.cumsum(kept) - 1)[price_rate[taken]]
+    values = _where(pc.list_flatten(price_lists), taken)
+    fields = pa.Table.from_arrays(values.flatten(), names=[f.name for f in values.type])  # a null price: null fields
+    prices = pl.from_arrow(fields).hstack(
+        pl.DataFrame({"rate_id": rate_id, **{k: v[rate_id] for k, v in keys.items()}}, schema=schema)).with_columns(
+        pl.Series("p", _positions(price_lists)[taken]), pl.from_arrow(values.is_null()).alias("price_null"))
+    return rates, prices
 
 
 def _text_lists(column: pa.Array, place_of_service: bool = False) -> pa.Array:
@@ -86,10 +100,17 @@ def _text_lists(column: pa.Array, place_of_service: bool = False) -> pa.Array:
     return pa.LargeListArray.from_arrays(offsets, values, mask=column.is_null())
 
 
-def _positions(lists: pl.Series) -> np.ndarray:
-    """Each element's index within its list, in exploded order (the lists are non-empty)."""
-    lengths = lists.list.len().to_numpy()
-    return ranges(np.zeros(len(lengths)), lengths)
+def _where(data, mask: np.ndarray):
+    """The rows of an Arrow table or array where mask holds (no copy when it holds everywhere: every
+    item of a batch is usually good)."""
+    return data if mask.all() else data.filter(pa.array(mask))
+
+
+def _positions(lists: pa.ListArray) -> np.ndarray:
+    """Each element's index within its list, in flattened order."""
+    offsets = lists.offsets.to_numpy()
+    parent = pc.list_parent_indices(lists).to_numpy()
+    return np.arange(len(parent)) - (offsets[parent] - offsets[0])
 
 
 def _position(*parts: tuple[str, str]) -> pl.Expr:
@@ -115,27 +136,32 @@ def flatten(items: pa.Table, first: int, norm: Normalizer, references: Reference
 def _flatten(items: pa.Table, first: int, norm: Normalizer, references: ReferenceTable, rate_offset: int,
              new_items: bool, batch: _BatchOut) -> pa.Table:
     ctx, counts = norm.ctx, batch.counts
-    df = pl.from_arrow(items).with_row_index("item", offset=first)
+    # the rates are flattened by Arrow (_rates): polars needs the item fields only
+    df = pl.from_arrow(items.drop_columns(["negotiated_rates"])).with_row_index("item", offset=first).with_columns(
+        pl.from_arrow(items.column("negotiated_rates").is_null()).alias("no_rates"))
     counts["items"] += df.height if new_items else 0
     blank = lambda c: pl.col(c).fill_null("") == ""  # noqa: E731
     reason = (pl.when(blank("billing_code") & blank("billing_code_type"))
               .then(pl.lit("in-network item has no billing_code or billing_code_type"))
               .when(blank("billing_code")).then(pl.lit("in-network item has no billing_code"))
               .when(blank("billing_code_type")).then(pl.lit("in-network item has no billing_code_type"))
-              .when(pl.col("negotiated_rates").is_null()).then(pl.lit("in-network item has no negotiated_rates list")))
+              .when(pl.col("no_rates")).then(pl.lit("in-network item has no negotiated_rates list")))
     df = df.with_columns(reason.alias("reason"))
     bad = df.filter(pl.col("reason").is_not_null())
     if not new_items:
         bad = bad.clear()  # rejected once, with its first chunk
         df = df.filter(pl.col("reason").is_null())
     counts["items_rejected"] += bad.height
-    batch.reject(bad.select(_position(("in_network", "item")).alias("position"), "reason", pl.lit(0).alias("rows"),
-                              _record(*items.column_names).alias("record")), "item")
+    if bad.height:
+        whole = pl.from_arrow(items.take(pa.array(bad["item"].to_numpy().astype(np.int64) - first)))
+        batch.reject(bad.select(_position(("in_network", "item")).alias("position"), "reason", pl.lit(0).alias("rows"))
+                     .with_columns(whole.select(_record(*items.column_names)).to_series().alias("record")), "item")
     good = df.filter(pl.col("reason").is_null()).drop("reason").with_row_index("item_pos")
 
-    rates = _rates(items, good["item"].to_numpy() - first, first, rate_offset)
-    no_prices = pl.col("negotiated_prices").is_null() | (pl.col("negotiated_prices").list.len() == 0)
-    batch.reject(rates.filter(no_prices).select(
+    rates, prices = _rates(items, good["item"].to_numpy() - first, first, rate_offset)
+    no_prices = pl.col("price_count").fill_null(0) == 0
+    listed = pl.when(pl.col("price_count").is_not_null()).then(pl.lit([], pl.List(pl.Int8)))  # null or []
+    batch.reject(rates.filter(no_prices).with_columns(listed.alias("negotiated_prices")).select(
         _position(("in_network", "item"), ("negotiated_rates", "r")).alias("position"),
         pl.lit("negotiated rate has no negotiated_prices list").alias("reason"), pl.lit(0).alias("rows"),
         _record("provider_references", "provider_groups", "negotiated_prices").alias("record")), "rate")
@@ -144,11 +170,7 @@ def _flatten(items: pa.Table, first: int, norm: Normalizer, references: Referenc
     fanout = np.bincount(np.concatenate([members.rate_id, failures["rate_id"].to_numpy()]),
                          minlength=rates.height and int(rates["rate_id"].max()) + 1)
 
-    prices = (rates.select("rate_id", "item", "item_pos", "r", "negotiated_prices").explode("negotiated_prices")
-              .with_columns(pl.Series("p", _positions(rates["negotiated_prices"])),
-                            pl.col("negotiated_prices").is_null().alias("price_null"))
-              .unnest("negotiated_prices").with_row_index("price_pos"))
-    prices = prices.with_columns(pl.Series("targets", fanout[prices["rate_id"].to_numpy()], dtype=pl.Int64))
+    prices = prices.with_row_index("price_pos").with_columns(pl.Series("targets", fanout[prices["rate_id"].to_numpy()], dtype=pl.Int64))
     counts["prices"] += prices.height
     counts["expected_rows"] += int(prices["targets"].sum() or 0)
     position = _position(("in_network", "item"), ("negotiated_rates", "r"), ("negotiated_prices", "p"))
