@@ -18,7 +18,7 @@ from mrf_assets.tic import ids
 from mrf_assets.tic.fast.references import ReferenceTable
 from mrf_assets.tic.fast.targets import Members, targets
 from mrf_assets.tic.normalize import Normalizer
-from mrf_assets.tic.segments import run_starts
+from mrf_assets.tic.segments import ranges, run_starts
 from mrf_assets.tic.tables import RATES, REJECTS
 
 # The id fields at each grain are the rate_uuid fold's own lists, so the two cannot drift apart.
@@ -108,9 +108,7 @@ def _where(data, mask: np.ndarray):
 
 def _positions(lists: pa.ListArray) -> np.ndarray:
     """Each element's index within its list, in flattened order."""
-    offsets = lists.offsets.to_numpy()
-    parent = pc.list_parent_indices(lists).to_numpy()
-    return np.arange(len(parent)) - (offsets[parent] - offsets[0])
+    return ranges(np.zeros(len(lists)), np.diff(lists.offsets.to_numpy()))
 
 
 def _position(*parts: tuple[str, str]) -> pl.Expr:
@@ -170,7 +168,7 @@ def _flatten(items: pa.Table, first: int, norm: Normalizer, references: Referenc
     fanout = np.bincount(np.concatenate([members.rate_id, failures["rate_id"].to_numpy()]),
                          minlength=rates.height and int(rates["rate_id"].max()) + 1)
 
-    prices = prices.with_row_index("price_pos").with_columns(pl.Series("targets", fanout[prices["rate_id"].to_numpy()], dtype=pl.Int64))
+    prices = prices.with_columns(pl.Series("targets", fanout[prices["rate_id"].to_numpy()], dtype=pl.Int64))
     counts["prices"] += prices.height
     counts["expected_rows"] += int(prices["targets"].sum() or 0)
     position = _position(("in_network", "item"), ("negotiated_rates", "r"), ("negotiated_prices", "p"))
@@ -184,7 +182,7 @@ def _flatten(items: pa.Table, first: int, norm: Normalizer, references: Referenc
     prices = prices.with_columns(
         pl.from_arrow(_text_lists(prices["service_code"].to_arrow(), place_of_service=True)).alias("service_code"),
         pl.from_arrow(_text_lists(prices["billing_code_modifier"].to_arrow())).alias("billing_code_modifier"),
-    ).drop("price_pos").with_row_index("price_pos")
+    ).with_row_index("price_pos")
 
     failed = prices.join(failures, on="rate_id", how="inner")
     batch.reject(failed.select(position.alias("position"), pl.col("failure").alias("reason"),
