@@ -8,6 +8,7 @@ providers, remote references and the partition-wide dedup stay one piece of code
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
@@ -55,11 +56,27 @@ class _BatchOut:
             norm.reject_tables.extend(self.rejects)
 
 
-def _rates(items: pa.Table, good_rows: np.ndarray, first: int, rate_offset: int
-           ) -> tuple[pl.DataFrame, pl.DataFrame]:
+@dataclass
+class _Prices:
+    """The negotiated prices of a batch's kept rates, in the order a polars explode would give them:
+    their fields in Arrow (a null price has null fields) and, by price, numpy keys (rate_id, item,
+    item_pos, r, p) and whether the price was null. They stay in Arrow up to the written table."""
+    fields: pa.Table
+    keys: dict[str, np.ndarray]
+    null: np.ndarray
+
+    def take(self, rows: np.ndarray) -> "_Prices":
+        return _Prices(self.fields.take(pa.array(rows)), {k: v[rows] for k, v in self.keys.items()}, self.null[rows])
+
+    def frame(self) -> pl.DataFrame:
+        """As polars, for the few prices that are rejected (their records and positions)."""
+        return pl.from_arrow(self.fields).hstack(pl.DataFrame(self.keys))
+
+
+def _rates(items: pa.Table, good_rows: np.ndarray, first: int, rate_offset: int) -> tuple[pl.DataFrame, _Prices]:
     """The negotiated rates of the good items (rate_id, item, item_pos, r, their fields, price_count)
-    and their prices (the same keys, p, price_null and the price fields), flattened by Arrow without
-    copying (a polars explode of these nested lists costs several times more)."""
+    and their prices, flattened by Arrow without copying (a polars explode of these nested lists costs
+    several times more)."""
     lists = items.column("negotiated_rates").combine_chunks()
     flat = pa.Table.from_struct_array(pc.list_flatten(lists))
     parent = pc.list_parent_indices(lists).to_numpy()
@@ -73,16 +90,13 @@ def _rates(items: pa.Table, good_rows: np.ndarray, first: int, rate_offset: int
     rates = pl.from_arrow(_where(flat.drop_columns(["negotiated_prices"]), kept)).hstack(
         pl.DataFrame({"rate_id": np.arange(kept.sum()), **keys}, schema=schema)).with_columns(
         pl.from_arrow(_where(pc.list_value_length(price_lists), kept)).alias("price_count"))
-    # the prices of the kept rates, in the order a polars explode would give them
     price_rate = pc.list_parent_indices(price_lists).to_numpy()
     taken = kept[price_rate]
     rate_id = (np.cumsum(kept) - 1)[price_rate[taken]]
     values = _where(pc.list_flatten(price_lists), taken)
     fields = pa.Table.from_arrays(values.flatten(), names=[f.name for f in values.type])  # a null price: null fields
-    prices = pl.from_arrow(fields).hstack(
-        pl.DataFrame({"rate_id": rate_id, **{k: v[rate_id] for k, v in keys.items()}}, schema=schema)).with_columns(
-        pl.Series("p", _positions(price_lists)[taken]), pl.from_arrow(values.is_null()).alias("price_null"))
-    return rates, prices
+    price_keys = {"rate_id": rate_id, **{k: v[rate_id] for k, v in keys.items()}, "p": _positions(price_lists)[taken]}
+    return rates, _Prices(fields, price_keys, values.is_null().to_numpy(zero_copy_only=False))
 
 
 def _text_lists(column: pa.Array, place_of_service: bool = False) -> pa.Array:
@@ -168,52 +182,55 @@ def _flatten(items: pa.Table, first: int, norm: Normalizer, references: Referenc
     fanout = np.bincount(np.concatenate([members.rate_id, failures["rate_id"].to_numpy()]),
                          minlength=rates.height and int(rates["rate_id"].max()) + 1)
 
-    prices = prices.with_columns(pl.Series("targets", fanout[prices["rate_id"].to_numpy()], dtype=pl.Int64))
-    counts["prices"] += prices.height
-    counts["expected_rows"] += int(prices["targets"].sum() or 0)
+    targets_of = fanout[prices.keys["rate_id"]]
+    counts["prices"] += len(targets_of)
+    counts["expected_rows"] += int(targets_of.sum())
     position = _position(("in_network", "item"), ("negotiated_rates", "r"), ("negotiated_prices", "p"))
-    broken = prices.with_columns(
-        pl.when(pl.col("price_null")).then(pl.lit("negotiated price is not an object"))
-        .when(pl.col("negotiated_rate").is_null()).then(pl.lit("negotiated_rate is not a number: None")).alias("reason"))
-    batch.reject(broken.filter(pl.col("reason").is_not_null()).select(
-        position.alias("position"), "reason", pl.col("targets").alias("rows"), _record(*PRICE_FIELDS).alias("record")),
-        "price")
-    prices = broken.filter(pl.col("reason").is_null()).drop("reason")
-    prices = prices.with_columns(
-        pl.from_arrow(_text_lists(prices["service_code"].to_arrow(), place_of_service=True)).alias("service_code"),
-        pl.from_arrow(_text_lists(prices["billing_code_modifier"].to_arrow())).alias("billing_code_modifier"),
-    ).with_row_index("price_pos")
+    broken = prices.null | prices.fields.column("negotiated_rate").is_null().to_numpy(zero_copy_only=False)
+    if broken.any():
+        bad = prices.take(np.flatnonzero(broken)).frame().with_columns(pl.Series("targets", targets_of[broken]))
+        reason = (pl.when(pl.col("null")).then(pl.lit("negotiated price is not an object"))
+                  .otherwise(pl.lit("negotiated_rate is not a number: None")))
+        batch.reject(bad.with_columns(pl.Series("null", prices.null[broken])).select(
+            position.alias("position"), reason.alias("reason"), pl.col("targets").alias("rows"),
+            _record(*PRICE_FIELDS).alias("record")), "price")
+        prices = prices.take(np.flatnonzero(~broken))
+    fields = prices.fields
+    for name in ("service_code", "billing_code_modifier"):
+        tidy = _text_lists(fields.column(name).combine_chunks(), place_of_service=name == "service_code")
+        fields = fields.set_column(fields.schema.get_field_index(name), name, tidy)
+    prices.fields = fields
+    rate_id = prices.keys["rate_id"]
 
-    failed = prices.join(failures, on="rate_id", how="inner")
-    batch.reject(failed.select(position.alias("position"), pl.col("failure").alias("reason"),
-                                 pl.lit(1).alias("rows"), _record(*PRICE_FIELDS).alias("record")), "price")
+    failed = np.isin(rate_id, failures["rate_id"].to_numpy())
+    if failed.any():
+        batch.reject(prices.take(np.flatnonzero(failed)).frame().join(failures, on="rate_id", how="inner").select(
+            position.alias("position"), pl.col("failure").alias("reason"), pl.lit(1).alias("rows"),
+            _record(*PRICE_FIELDS).alias("record")), "price")
     set_of_rate, set_sizes, set_uuids = _provider_sets(norm, members, pool, len(fanout))
-    at = set_of_rate[prices["rate_id"].to_numpy()]
-    kept = at >= 0  # a price whose groups all failed has no set (its rows are rejects)
-    rows = prices.filter(pl.Series(kept)).with_columns(pl.Series("set_index", at[kept]))
-    counts["rows"] += int(set_sizes[at[kept]].sum())
-    if rows.height == 0:
+    at = set_of_rate[rate_id]
+    kept = np.flatnonzero(at >= 0)  # a price whose groups all failed has no set (its rows are rejects)
+    set_index = at[kept]
+    counts["rows"] += int(set_sizes[set_index].sum())
+    if len(kept) == 0:
         return RATES.empty_table()
-    out = rows.select(
-        "item", "price_pos", "set_index", pl.lit(ctx.payer).alias("payer"), pl.lit(ctx.month).alias("month"),
-        pl.lit(ctx.file_id).alias("file_id"), *PRICE_FIELDS,
-        pl.lit(ctx.last_updated_on, pl.String).alias("last_updated_on"),
-        pl.lit(ctx.schema_version, pl.String).alias("schema_version"))
-    set_column = set_uuids.take(out["set_index"].to_arrow())
+    set_column = set_uuids.take(pa.array(set_index))
     # rate_uuid: fold item fields once per item, price fields once per price, then the price's set
     n = good.height
     state = ids.fold(ids.seed_state(n), [pa.array([ctx.payer] * n), pa.array([ctx.file_id] * n)]
                      + [good[c].to_arrow() for c in ITEM_FIELDS])
-    state = ids.fold(np.take(state, prices["item_pos"].to_numpy(), axis=1), [prices[c].to_arrow() for c in PRICE_FIELDS])
-    state = ids.fold(np.take(state, out["price_pos"].to_numpy(), axis=1), [set_column])
-    table = out.drop("item", "price_pos", "set_index").to_arrow()
+    state = ids.fold(np.take(state, prices.keys["item_pos"], axis=1), [fields.column(c) for c in PRICE_FIELDS])
+    state = ids.fold(np.take(state, kept, axis=1), [set_column])
+    fields = _where(fields, at >= 0)
     # item fields taken by Arrow from the decoded items: one copy of each (long) name and description
-    item_rows = pa.array(out["item"].to_numpy().astype(np.int64) - first)
-    for name in (*ITEM_FIELDS, "name", "description"):
-        table = table.append_column(RATES.field(name), items.column(name).take(item_rows))
-    table = table.append_column(RATES.field("provider_set_uuid"), set_column)
-    table = table.append_column(RATES.field("rate_uuid"), ids.state_uuids(state))
-    return table.select(RATES.names).cast(RATES)
+    item_rows = pa.array(prices.keys["item"][kept].astype(np.int64) - first)
+    constant = {"payer": ctx.payer, "month": ctx.month, "file_id": ctx.file_id,
+                "last_updated_on": ctx.last_updated_on, "schema_version": ctx.schema_version}
+    columns = {name: pa.repeat(pa.scalar(value, pa.string()), len(kept)) for name, value in constant.items()}
+    columns |= {name: items.column(name).take(item_rows) for name in (*ITEM_FIELDS, "name", "description")}
+    columns |= {name: fields.column(name) for name in PRICE_FIELDS}
+    columns |= {"provider_set_uuid": set_column, "rate_uuid": ids.state_uuids(state)}
+    return pa.table([columns[name] for name in RATES.names], names=RATES.names).cast(RATES)
 
 
 def _provider_sets(norm: Normalizer, members: Members, pool: pa.Table, rate_ids: int
