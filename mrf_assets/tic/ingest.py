@@ -150,11 +150,11 @@ class PartitionIngest:
         return Normalizer(ctx, self._fetch_remote, self.seen_groups, self.seen_orgs, self.seen_sets)
 
     def _stream_fast(self, fid: str, path: Path, stat: dict, parts: dict) -> Normalizer:
-        writer = WriteBehind(depth=2)
+        writer = WriteBehind(depth=8)
 
         def flush(rates=None, discard: bool = False) -> None:
-            writer.drain()
             if discard:  # a second pass starts over: drop what the first one wrote
+                writer.drain()
                 for part in parts.values():
                     part.close()
                 for partition in self.writers.values():
@@ -199,10 +199,12 @@ class PartitionIngest:
     @staticmethod
     def _take(normalizer: Normalizer, rates: pa.Table | None = None) -> list[tuple[str, pa.Table]]:
         """The tables the normalizer has ready (plus column-wise `rates`), by lake table name."""
-        ready = [("rates", normalizer.rates.take())] + ([("rates", rates)] if rates is not None else [])
+        rows = {"rates": normalizer.rates, "providers": normalizer.providers, "organizations": normalizer.orgs,
+                "rejects": normalizer.rejects}  # row-wise additions (the reference rules), taken when there are any
+        ready = [(name, columns.take()) for name, columns in rows.items() if len(columns)]
+        ready += [("rates", rates)] if rates is not None else []
         ready += [("provider_sets", table) for table in normalizer.sets.take()]
-        ready += [("providers", normalizer.providers.take()), ("organizations", normalizer.orgs.take()),
-                  ("rejects", normalizer.rejects.take())] + [("rejects", t) for t in normalizer.reject_tables]
+        ready += [("rejects", t) for t in normalizer.reject_tables]
         ready += [("providers", t.cast(TABLES["providers"])) for t in normalizer.provider_tables]
         ready += [("organizations", t.cast(TABLES["organizations"])) for t in normalizer.org_tables]
         normalizer.reject_tables.clear()

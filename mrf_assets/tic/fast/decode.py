@@ -3,8 +3,6 @@ schema, by pyarrow's multi-threaded JSON reader: no Python object per value."""
 
 from __future__ import annotations
 
-import io
-
 import pyarrow as pa
 import pyarrow.json as pj
 
@@ -37,7 +35,7 @@ def decode_lines(blobs: list[bytes], schema: pa.Schema) -> pa.Table:
     data = b"\n".join(blob.translate(_ONE_LINE) if b"\n" in blob or b"\r" in blob else blob for blob in blobs)
     block = max(MIN_BLOCK, max(len(b) for b in blobs) + 1)
     return pj.read_json(
-        io.BytesIO(data),
+        pa.BufferReader(data),  # read in place: a BytesIO would be copied block by block
         read_options=pj.ReadOptions(block_size=block, use_threads=True),
         parse_options=pj.ParseOptions(explicit_schema=schema, unexpected_field_behavior="ignore"),
     )
