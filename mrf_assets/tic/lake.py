@@ -29,17 +29,26 @@ MANIFEST = "_manifest.json"
 ROWS_PER_PART = 2_000_000
 UNIQUE_COLUMNS = ("rate_uuid",)  # one value per row: a dictionary only costs until it is abandoned
 DICTIONARY_BYTES = 256 << 10
+RUNNING_IDS = ("provider_set_uuid",)  # runs of one value (a set's members, a rate's prices) that zstd shrinks
 
 
 def parquet_options(schema: pa.Schema) -> dict:
     """How a table is encoded. Other ids repeat (a provider set per price, a group per set member) and
     their dictionaries halve the files of real payers, so they keep them; min/max statistics of random
-    16-byte ids prune nothing, so ids have none."""
+    16-byte ids prune nothing, so ids have none. Ids are hashes, which no codec shrinks (a repeated id's
+    dictionary index is bit-packed already), so their pages skip zstd, except ids that come in runs."""
     ids = {f.name for f in schema if f.type == pa.uuid()}
-    return {"compression": "zstd", "use_dictionary": [n for n in schema.names if n not in UNIQUE_COLUMNS],
+    return {"compression": {_leaf_path(f): "none" if f.name in ids - set(RUNNING_IDS) else "zstd" for f in schema},
+            "use_dictionary": [n for n in schema.names if n not in UNIQUE_COLUMNS],
             "write_statistics": [n for n in schema.names if n not in ids],
             # a column with more distinct values than this gives up on its dictionary sooner
             "dictionary_pagesize_limit": DICTIONARY_BYTES}
+
+
+def _leaf_path(column: pa.Field) -> str:
+    """The Parquet column path of a flat or list column (codecs are set per leaf column)."""
+    nested = pa.types.is_list(column.type) or pa.types.is_large_list(column.type)
+    return f"{column.name}.list.element" if nested else column.name
 
 
 class Lake:

@@ -9,6 +9,7 @@ import time
 
 import polars as pl
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from mrf_assets.tic.lake import MANIFEST, Lake
@@ -123,3 +124,24 @@ def test_lake_url_forms(tmp_path):
         Lake("s3:///prefix")
     with pytest.raises(LakeConfigError, match="expected a folder"):
         Lake("gs://bucket/x")
+
+
+def test_hash_ids_skip_the_codec_and_every_other_column_keeps_it(tmp_path):
+    """Codecs are set per leaf column: a list column named without its leaf path would silently be
+    written uncompressed."""
+    from mrf_assets.tic.ids import stable_uuid
+    from mrf_assets.tic.tables import RATES
+
+    rows = 1000
+    ids = pa.ExtensionArray.from_storage(pa.uuid(), pa.array([stable_uuid(str(i)) for i in range(rows)], pa.binary(16)))
+    table = pa.table({name: pa.nulls(rows, field.type) for name, field in zip(RATES.names, RATES)}, schema=RATES)
+    table = table.set_column(RATES.get_field_index("rate_uuid"), "rate_uuid", ids)
+    table = table.set_column(RATES.get_field_index("provider_set_uuid"), "provider_set_uuid", ids)
+    writer = Lake(str(tmp_path)).writer("rates", "2026-11", "p", "run-000", RATES)
+    writer.write_table(table, key="a")
+    part = writer.commit(sources=["u"])["parts"][0]["path"]
+    meta = pq.ParquetFile(tmp_path / "rates" / "month=2026-11" / "payer=p" / part).metadata.row_group(0)
+    codecs = {meta.column(i).path_in_schema: meta.column(i).compression for i in range(meta.num_columns)}
+    assert codecs.pop("rate_uuid") == "UNCOMPRESSED"
+    assert codecs["service_code.list.element"] == codecs["provider_set_uuid"] == "ZSTD"
+    assert set(codecs.values()) == {"ZSTD"}
