@@ -119,14 +119,53 @@ def _value_hashes(column: pa.Array | pa.ChunkedArray) -> np.ndarray:
     if pa.types.is_floating(column.type):  # the bits of the double: no formatting involved
         bits = column.fill_null(float("nan")).to_numpy(zero_copy_only=False).view(np.uint64)
         return np.stack([_splitmix(bits.copy()), _splitmix(bits ^ np.uint64(_SEEDS[1]))])
-    if pa.types.is_list(column.type) or pa.types.is_large_list(column.type):  # null -> null, [] -> "": distinct
-        column = pc.binary_join(column, pa.scalar("\x1e", column.type.value_type))
+    if pa.types.is_list(column.type) or pa.types.is_large_list(column.type):
+        return _list_hashes(column)
     encoded = pc.dictionary_encode(column.cast(pa.string()))
     table = np.empty((2, len(encoded.dictionary) + 1), dtype=np.uint64)
     for index, value in enumerate(encoded.dictionary.to_pylist()):
         table[:, index] = _string_hash(value)
     table[:, -1] = _NULL
     return np.take(table, encoded.indices.fill_null(len(encoded.dictionary)).to_numpy(zero_copy_only=False), axis=1)
+
+
+_SEPARATOR = "\x1e"
+
+
+def _list_hashes(column: pa.ListArray | pa.LargeListArray) -> np.ndarray:
+    """Lists hash from their elements (_element_list_hashes). They repeat (a handful of place-of-service
+    combinations), so each distinct list is hashed once, found by its joined text: exact while no
+    element is null or holds the separator, which is checked."""
+    flat = column.flatten()
+    if flat.null_count or pc.any(pc.match_substring(flat, _SEPARATOR)).as_py():
+        return _element_list_hashes(column)
+    encoded = pc.dictionary_encode(pc.binary_join(column, pa.scalar(_SEPARATOR, column.type.value_type)))
+    distinct = len(encoded.dictionary)
+    table = np.concatenate([_element_list_hashes(pc.split_pattern(encoded.dictionary, _SEPARATOR)),
+                            _EMPTY_LIST,
+                            np.array(_NULL, dtype=np.uint64)[:, None]], axis=1)
+    index = encoded.indices.fill_null(distinct + 1).to_numpy(zero_copy_only=False).copy()
+    index[(pc.list_value_length(column).to_numpy(zero_copy_only=False) == 0)] = distinct  # [] joins to "" like [""]
+    return np.take(table, index, axis=1)
+
+
+def _element_list_hashes(column: pa.ListArray | pa.LargeListArray) -> np.ndarray:
+    """Each element's hash salted with its position, summed per list and mixed with the length, so
+    order counts and null, [] and [""] all differ."""
+    lengths = pc.list_value_length(column).fill_null(0).to_numpy(zero_copy_only=False).astype(np.uint64)
+    elements = _value_hashes(column.flatten())
+    with np.errstate(over="ignore"):
+        salted = _splitmix(elements ^ _splitmix(ranges(np.zeros(len(lengths)), lengths).astype(np.uint64) + np.uint64(1)))
+        sums = np.zeros((2, salted.shape[1] + 1), dtype=np.uint64)
+        np.cumsum(salted, axis=1, out=sums[:, 1:])  # wraps modulo 2**64, as the lanes do
+        ends = np.cumsum(lengths).astype(np.int64)
+        lanes = _splitmix((sums[:, ends] - sums[:, ends - lengths.astype(np.int64)]) ^ lengths)
+    if column.null_count:
+        lanes[:, column.is_null().to_numpy(zero_copy_only=False)] = np.array(_NULL, dtype=np.uint64)[:, None]
+    return lanes
+
+
+_EMPTY_LIST = _element_list_hashes(pa.array([[]], pa.list_(pa.string())))
 
 
 def seed_state(n: int) -> np.ndarray:
