@@ -105,10 +105,11 @@ def _text_lists(column: pa.Array, place_of_service: bool = False) -> pa.Array:
     flat = column.flatten()
     valid = flat.is_valid().to_numpy(zero_copy_only=False)
     values = flat if valid.all() else flat.filter(pa.array(valid))
-    if place_of_service:
-        values = pc.utf8_trim_whitespace(values)
-        digit = pc.and_(pc.equal(pc.utf8_length(values), 1), pc.utf8_is_digit(values))
-        values = pc.if_else(digit, pc.utf8_lpad(values, 2, "0"), values)
+    if place_of_service:  # a few distinct codes: tidied once each
+        encoded = pc.dictionary_encode(values)
+        codes = pc.utf8_trim_whitespace(encoded.dictionary)
+        digit = pc.and_(pc.equal(pc.utf8_length(codes), 1), pc.utf8_is_digit(codes))
+        values = pc.if_else(digit, pc.utf8_lpad(codes, 2, "0"), codes).take(encoded.indices)
     lengths = np.bincount(pc.list_parent_indices(column).to_numpy()[valid], minlength=len(column))
     offsets = pa.array(np.concatenate([[0], np.cumsum(lengths)]), pa.int64())
     return pa.LargeListArray.from_arrays(offsets, values, mask=column.is_null())
