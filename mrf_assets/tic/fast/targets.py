@@ -37,6 +37,8 @@ class Members:
 
 def inline_targets(norm: Normalizer, rates: pl.DataFrame) -> tuple[Members, pl.DataFrame, pa.Table]:
     """Members, failures (rate_id, failure) and the member pool of rates that list their groups inline."""
+    if rates["provider_groups"].null_count() == rates.height:  # every rate names provider_references
+        return Members.of([], [], []), pl.DataFrame(schema=FAILURES), member_pool(None)
     inline = rates.filter(pl.col("provider_groups").is_not_null())
     empty = inline.filter(pl.col("provider_groups").list.len() == 0).select(
         "rate_id", pl.lit("negotiated rate has an empty provider_groups list").alias("failure"))
@@ -80,10 +82,9 @@ def reference_targets(rates: pl.DataFrame, references: ReferenceTable) -> tuple[
     rate_id = listed["rate_id"].to_numpy()[at]
     ok = row >= 0
     ok[ok] = ~references.failed[row[ok]]
-    if ok.all():  # the usual case: nothing to drop, so no masked copies
-        members = Members.of(rate_id, row, np.take(references.states, row, axis=1))
-    else:
-        members = Members.of(rate_id[ok], row[ok], references.states[:, row[ok]])
+    if ok.all():  # the usual case: nothing to drop or explain
+        return Members.of(rate_id, row, np.take(references.states, row, axis=1)), neither.cast(FAILURES)
+    members = Members.of(rate_id[ok], row[ok], references.states[:, row[ok]])
     bad = ~ok
     undefined = pl.concat_str(pl.lit("provider reference "), pl.col("key"), pl.lit(" is not defined in the file"))
     known = references.frame["failure"]  # why a defined reference's group failed
