@@ -150,7 +150,7 @@ class PartitionIngest:
         return Normalizer(ctx, self._fetch_remote, self.seen_groups, self.seen_orgs, self.seen_sets)
 
     def _stream_fast(self, fid: str, path: Path, stat: dict, parts: dict) -> Normalizer:
-        writer = WriteBehind(depth=8)
+        writer = WriteBehind(depth=8)  # a batch hands over up to five tables; a few batches may queue
 
         def flush(rates=None, discard: bool = False) -> None:
             if discard:  # a second pass starts over: drop what the first one wrote

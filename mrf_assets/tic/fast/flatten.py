@@ -189,10 +189,11 @@ def _flatten(items: pa.Table, first: int, norm: Normalizer, references: Referenc
     position = _position(("in_network", "item"), ("negotiated_rates", "r"), ("negotiated_prices", "p"))
     broken = prices.null | prices.fields.column("negotiated_rate").is_null().to_numpy(zero_copy_only=False)
     if broken.any():
-        bad = prices.take(np.flatnonzero(broken)).frame().with_columns(pl.Series("targets", targets_of[broken]))
+        bad = prices.take(np.flatnonzero(broken)).frame().with_columns(
+            pl.Series("targets", targets_of[broken]), pl.Series("null", prices.null[broken]))
         reason = (pl.when(pl.col("null")).then(pl.lit("negotiated price is not an object"))
                   .otherwise(pl.lit("negotiated_rate is not a number: None")))
-        batch.reject(bad.with_columns(pl.Series("null", prices.null[broken])).select(
+        batch.reject(bad.select(
             position.alias("position"), reason.alias("reason"), pl.col("targets").alias("rows"),
             _record(*PRICE_FIELDS).alias("record")), "price")
         prices = prices.take(np.flatnonzero(~broken))

@@ -1,8 +1,7 @@
 """Split the top-level arrays of a huge JSON object into the exact bytes of each element, block by block.
 
 Blocks are classified with columnar operations (polars over a zero-copy view of the bytes), so
-Python runs per top-level member and per array element, never per byte or per token. numpy is not
-a dependency of this project, which is why polars does the vector work.
+Python runs per top-level member and per array element, never per byte or per token.
 """
 
 from __future__ import annotations
