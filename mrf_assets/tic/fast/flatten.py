@@ -68,6 +68,15 @@ class _Prices:
     def take(self, rows: np.ndarray) -> "_Prices":
         return _Prices(self.fields.take(pa.array(rows)), {k: v[rows] for k, v in self.keys.items()}, self.null[rows])
 
+    def tidied(self) -> "_Prices":
+        """Service codes and modifiers without null elements, place-of-service codes padded (after the
+        broken prices are rejected: their records keep the file's values)."""
+        fields = self.fields
+        for name in ("service_code", "billing_code_modifier"):
+            tidy = _text_lists(fields.column(name).combine_chunks(), place_of_service=name == "service_code")
+            fields = fields.set_column(fields.schema.get_field_index(name), name, tidy)
+        return _Prices(fields, self.keys, self.null)
+
     def frame(self) -> pl.DataFrame:
         """As polars, for the few prices that are rejected (their records and positions)."""
         return pl.from_arrow(self.fields).hstack(pl.DataFrame(self.keys))
@@ -119,6 +128,11 @@ def _where(data, mask: np.ndarray):
     """The rows of an Arrow table or array where mask holds (no copy when it holds everywhere: every
     item of a batch is usually good)."""
     return data if mask.all() else data.filter(pa.array(mask))
+
+
+def _repeat(value: str | None, n: int) -> pa.Array:
+    """A text column of one value (the file's payer, month, id...)."""
+    return pa.repeat(pa.scalar(value, pa.string()), n)
 
 
 def _positions(lists: pa.ListArray) -> np.ndarray:
@@ -197,11 +211,7 @@ def _flatten(items: pa.Table, first: int, norm: Normalizer, references: Referenc
             position.alias("position"), reason.alias("reason"), pl.col("targets").alias("rows"),
             _record(*PRICE_FIELDS).alias("record")), "price")
         prices = prices.take(np.flatnonzero(~broken))
-    fields = prices.fields
-    for name in ("service_code", "billing_code_modifier"):
-        tidy = _text_lists(fields.column(name).combine_chunks(), place_of_service=name == "service_code")
-        fields = fields.set_column(fields.schema.get_field_index(name), name, tidy)
-    prices.fields = fields
+    prices = prices.tidied()
     rate_id = prices.keys["rate_id"]
 
     failed = np.isin(rate_id, failures["rate_id"].to_numpy())
@@ -211,7 +221,8 @@ def _flatten(items: pa.Table, first: int, norm: Normalizer, references: Referenc
             _record(*PRICE_FIELDS).alias("record")), "price")
     set_of_rate, set_sizes, set_uuids = _provider_sets(norm, members, pool, len(fanout))
     at = set_of_rate[rate_id]
-    kept = np.flatnonzero(at >= 0)  # a price whose groups all failed has no set (its rows are rejects)
+    has_set = at >= 0  # a price whose groups all failed has no set (its rows are rejects)
+    kept = np.flatnonzero(has_set)
     set_index = at[kept]
     counts["rows"] += int(set_sizes[set_index].sum())
     if len(kept) == 0:
@@ -219,16 +230,17 @@ def _flatten(items: pa.Table, first: int, norm: Normalizer, references: Referenc
     set_column = set_uuids.take(pa.array(set_index))
     # rate_uuid: fold item fields once per item, price fields once per price, then the price's set
     n = good.height
-    state = ids.fold(ids.seed_state(n), [pa.array([ctx.payer] * n), pa.array([ctx.file_id] * n)]
+    state = ids.fold(ids.seed_state(n), [_repeat(ctx.payer, n), _repeat(ctx.file_id, n)]
                      + [good[c].to_arrow() for c in ITEM_FIELDS])
+    fields = prices.fields
     state = ids.fold(np.take(state, prices.keys["item_pos"], axis=1), [fields.column(c) for c in PRICE_FIELDS])
     state = ids.fold(np.take(state, kept, axis=1), [set_column])
-    fields = _where(fields, at >= 0)
+    fields = _where(fields, has_set)
     # item fields taken by Arrow from the decoded items: one copy of each (long) name and description
     item_rows = pa.array(prices.keys["item"][kept].astype(np.int64) - first)
     constant = {"payer": ctx.payer, "month": ctx.month, "file_id": ctx.file_id,
                 "last_updated_on": ctx.last_updated_on, "schema_version": ctx.schema_version}
-    columns = {name: pa.repeat(pa.scalar(value, pa.string()), len(kept)) for name, value in constant.items()}
+    columns = {name: _repeat(value, len(kept)) for name, value in constant.items()}
     columns |= {name: items.column(name).take(item_rows) for name in (*ITEM_FIELDS, "name", "description")}
     columns |= {name: fields.column(name) for name in PRICE_FIELDS}
     columns |= {"provider_set_uuid": set_column, "rate_uuid": ids.state_uuids(state)}
