@@ -91,10 +91,11 @@ def _splitmix(x: np.ndarray) -> np.ndarray:
     return x
 
 
-_HASHES: dict[str, tuple[int, int]] = {}  # values recur batch after batch (codes, dates, place of service)
+_HASHES: dict[str, tuple[int, int]] = {}  # the reference parser hashes value by value, and values recur
 
 
 def _string_hash(value: str) -> tuple[int, int]:
+    """One value as _string_lanes hashes a column."""
     found = _HASHES.get(value)
     if found is None:
         if len(_HASHES) >= 1 << 16:
@@ -102,6 +103,13 @@ def _string_hash(value: str) -> tuple[int, int]:
         digest = hashlib.blake2b(value.encode(), digest_size=16).digest()
         found = _HASHES[value] = (int.from_bytes(digest[:8], "big"), int.from_bytes(digest[8:], "big"))
     return found
+
+
+def _string_lanes(strings: pa.Array) -> np.ndarray:
+    """(2, n) uint64: _string_hash of every string, as one buffer of digests (no Python int per lane)."""
+    blake2b = hashlib.blake2b
+    digests = b"".join([blake2b(value, digest_size=16).digest() for value in strings.cast(pa.binary()).to_pylist()])
+    return np.frombuffer(digests, dtype=">u8").reshape(-1, 2).T.astype(np.uint64)
 
 
 def _value_hashes(column: pa.Array | pa.ChunkedArray) -> np.ndarray:
@@ -122,10 +130,7 @@ def _value_hashes(column: pa.Array | pa.ChunkedArray) -> np.ndarray:
     if pa.types.is_list(column.type) or pa.types.is_large_list(column.type):
         return _list_hashes(column)
     encoded = pc.dictionary_encode(column.cast(pa.string()))
-    table = np.empty((2, len(encoded.dictionary) + 1), dtype=np.uint64)
-    for index, value in enumerate(encoded.dictionary.to_pylist()):
-        table[:, index] = _string_hash(value)
-    table[:, -1] = _NULL
+    table = np.concatenate([_string_lanes(encoded.dictionary), np.array(_NULL, dtype=np.uint64)[:, None]], axis=1)
     return np.take(table, encoded.indices.fill_null(len(encoded.dictionary)).to_numpy(zero_copy_only=False), axis=1)
 
 

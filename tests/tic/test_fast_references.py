@@ -6,7 +6,7 @@ import dataclasses
 
 import polars as pl
 
-from mrf_assets.tic.fast.references import MAX_LOOKUP_ID, REFERENCE_COLUMNS, latest, reference_table
+from mrf_assets.tic.fast.references import MAX_LOOKUP_ID, REFERENCE_COLUMNS, latest, reference_table, with_member_states
 
 
 def ident(short: str | None) -> bytes | None:
@@ -16,7 +16,7 @@ def ident(short: str | None) -> bytes | None:
 def frame(*rows: tuple) -> pl.DataFrame:
     """Rows (ref, ref_key, group, organization, failure): a reference's groups share its `ref`."""
     rows = [(ref, key, ident(group), ident(org), failure) for ref, key, group, org, failure in rows]
-    return pl.DataFrame(rows, schema={"ref": pl.UInt32, **REFERENCE_COLUMNS}, orient="row")
+    return with_member_states(pl.DataFrame(rows, schema={"ref": pl.UInt32, **REFERENCE_COLUMNS}, orient="row"), "ref_key")
 
 
 REFS = frame((0, "3", "g1", "o1", None), (0, "3", "g2", "o2", None),

@@ -43,3 +43,9 @@ def test_repeated_lists_hashed_once_give_the_element_wise_hashes():
         assert _hashes(column) == [tuple(int(v) for v in p) for p in ids._element_list_hashes(column).T]
     hashes = _hashes(pa.array(plain, pa.list_(pa.string())))
     assert hashes[1] == hashes[6] != hashes[2] == hashes[10] and hashes[3] == hashes[8] != hashes[4]
+
+
+def test_a_string_column_hashes_as_the_reference_parser_hashes_each_value():
+    values = ["11", "", "é", "11", None, "a" * 300]
+    expected = [ids._NULL if v is None else ids._string_hash(v) for v in values]
+    assert _hashes(pa.array(values)) == expected

@@ -30,6 +30,7 @@ REFERENCE_SCHEMA = pa.schema([
     ("provider_groups", pa.list_(GROUP)),
 ])
 REFERENCE_COLUMNS = {"ref_key": pl.String, "group_uuid": pl.Binary, "org_uuid": pl.Binary, "failure": pl.String}
+STATES = ("h0", "h1")  # a member's hash state (with_member_states), carried with its frame row
 _SEP = "\x1f"  # ids.stable_uuid's field separator
 MAX_LOOKUP_ID = 50_000_000  # ids above this are looked up by a join, not an index array
 
@@ -47,21 +48,28 @@ def decode_references(blobs: list[bytes]) -> pa.Table:
 
 def _uuid5(texts: pl.Series) -> pl.Series:
     """ids.stable_uuid over prepared texts, once per distinct text."""
-    distinct = texts.unique()
-    namespace = ids.NAMESPACE.bytes
+    repeats = texts.n_unique() < len(texts)  # counting is cheap; a lookup join is not
+    distinct = texts.unique() if repeats else texts
     # uuid.uuid5 without building a UUID object per text (a 2 GB file has a million groups and TINs)
-    digests = b"".join([hashlib.sha1(namespace + t.encode()).digest()[:16] for t in distinct.to_list()])
-    raw = np.frombuffer(digests, dtype=np.uint8).reshape(-1, 16).copy()
+    namespace, digests = hashlib.sha1(ids.NAMESPACE.bytes), []
+    for text in distinct.cast(pl.Binary).to_list():
+        sha1 = namespace.copy()
+        sha1.update(text)
+        digests.append(sha1.digest())
+    raw = np.frombuffer(b"".join(digests), dtype=np.uint8).reshape(-1, 20)[:, :16].copy()
     raw[:, 6] = (raw[:, 6] & 0x0F) | 0x50  # version 5
     raw[:, 8] = (raw[:, 8] & 0x3F) | 0x80  # RFC 4122 variant
     made = pa.FixedSizeBinaryArray.from_buffers(pa.binary(16), len(raw), [None, pa.py_buffer(raw.tobytes())])
-    lookup = pl.DataFrame({"text": distinct, "uuid": pl.from_arrow(made).cast(pl.Binary)})
+    made = pl.from_arrow(made).cast(pl.Binary)
+    if not repeats:
+        return made
+    lookup = pl.DataFrame({"text": distinct, "uuid": made})
     return texts.to_frame("text").join(lookup, on="text", how="left", maintain_order="left")["uuid"]
 
 
 def resolve(table: pa.Table) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Rows (ref, REFERENCE_COLUMNS) of decoded references, in file order, and their resolved groups
-    (for _record_new). Pure: runs on any thread."""
+    """Rows (ref, REFERENCE_COLUMNS, STATES) of decoded references, in file order, and their resolved
+    groups (for NewRecords). Pure: runs on any thread."""
     refs = pl.from_arrow(table).with_row_index("ref").with_columns(
         pl.col("provider_group_id").cast(pl.String).alias("ref_key"),
         pl.col("network_name").list.drop_nulls().fill_null([]).alias("networks"))
@@ -98,27 +106,45 @@ def resolve(table: pa.Table) -> tuple[pl.DataFrame, pl.DataFrame]:
     rows = pl.concat([good.select("ref", "member", "ref_key", "group_uuid", "org_uuid", "failure"),
                       groups.filter(pl.col("failure").is_not_null()).select("ref", "member", "ref_key", "failure"),
                       empty.with_columns(pl.lit(None, pl.UInt32).alias("member"))], how="diagonal")
-    return rows.sort("ref", "member").select("ref", *REFERENCE_COLUMNS).cast(REFERENCE_COLUMNS), good
+    rows = rows.sort("ref", "member").select("ref", *REFERENCE_COLUMNS).cast(REFERENCE_COLUMNS)
+    return with_member_states(rows, "ref_key"), good
 
 
-def _record_new(norm: Normalizer, good: pl.DataFrame) -> None:
-    """Organizations and provider groups not yet written in the partition, as Normalizer._group does."""
-    orgs = good.unique("org_uuid", keep="first", maintain_order=True)
-    orgs = orgs.filter(_unseen(orgs["org_uuid"], norm.seen_orgs, norm.new_orgs))
-    if orgs.height:
-        norm.org_tables.append(orgs.select(pl.col("org_uuid").alias("organization_uuid"), "tin_type", "tin_value",
-                                           pl.col("tin").struct.field("business_name")).to_arrow())
-    fresh = good.unique("group_uuid", keep="first", maintain_order=True)
-    fresh = fresh.filter(_unseen(fresh["group_uuid"], norm.seen_groups, norm.new_groups))
-    if fresh.height == 0:
-        return
-    norm.counts["provider_groups"] += fresh.height
-    # An NPI that is not a number is kept as a null row so the accuracy check sees it.
-    npis = pl.concat_list(pl.col("npi_values"), pl.lit(None, pl.Int64).repeat_by(pl.col("invalid")))
-    rows = fresh.select(pl.col("group_uuid").alias("provider_group_uuid"), npis.alias("npi"),
-                        pl.col("org_uuid").alias("organization_uuid"),
-                        pl.when(pl.col("networks").list.len() > 0).then(pl.col("networks")).alias("network_name"))
-    norm.provider_tables.append(rows.explode("npi", empty_as_null=False).to_arrow())
+@dataclass
+class NewRecords:
+    """A batch's organizations and provider groups, first listings only, in the lake's rows; which of
+    them the partition has not written yet is decided in file order (`record`)."""
+    orgs: pl.DataFrame
+    groups: pl.DataFrame
+    providers: pl.DataFrame  # the groups' rows, one per NPI; `group` is the row of its group
+
+    @classmethod
+    def of(cls, good: pl.DataFrame) -> "NewRecords":
+        """As Normalizer._group records them; pure, so a flatten thread does it, not the file's reader."""
+        orgs = good.filter(pl.col("org_uuid").is_first_distinct()).select(
+            pl.col("org_uuid").alias("organization_uuid"), "tin_type", "tin_value",
+            pl.col("tin").struct.field("business_name"))
+        groups = good.filter(pl.col("group_uuid").is_first_distinct())
+        # An NPI that is not a number is kept as a null row so the accuracy check sees it.
+        npis = pl.concat_list(pl.col("npi_values"), pl.lit(None, pl.Int64).repeat_by(pl.col("invalid")))
+        providers = groups.select(pl.col("group_uuid").alias("provider_group_uuid"), npis.alias("npi"),
+                                  pl.col("org_uuid").alias("organization_uuid"),
+                                  pl.when(pl.col("networks").list.len() > 0).then(pl.col("networks")).alias("network_name"),
+                                  pl.int_range(pl.len(), dtype=pl.UInt32).alias("group"))
+        return cls(orgs, groups.select("group_uuid"), providers.explode("npi", empty_as_null=False))
+
+    def record(self, norm: Normalizer) -> None:
+        """Hand the ones not yet written in the partition to the Normalizer's tables."""
+        orgs = self.orgs.filter(_unseen(self.orgs["organization_uuid"], norm.seen_orgs, norm.new_orgs))
+        if orgs.height:
+            norm.org_tables.append(orgs.to_arrow())
+        fresh = _unseen(self.groups["group_uuid"], norm.seen_groups, norm.new_groups)
+        count = int(fresh.sum())
+        if count == 0:
+            return
+        norm.counts["provider_groups"] += count
+        providers = self.providers if count == len(fresh) else self.providers.filter(fresh.gather(self.providers["group"]))
+        norm.provider_tables.append(providers.drop("group").to_arrow())
 
 
 def _unseen(ids_: pl.Series, seen: set[bytes], new: set[bytes]) -> pl.Series:
@@ -179,9 +205,8 @@ def member_pool(frame: pl.DataFrame | None) -> pa.Table:
                         pl.col("org_uuid").alias("organization_uuid")).to_arrow().cast(schema)
 
 
-def reference_table(references: pl.DataFrame) -> ReferenceTable:
+def reference_table(frame: pl.DataFrame) -> ReferenceTable:
     """From references.latest(...)."""
-    frame = with_member_states(references, "ref_key")
     keys = frame["ref_key"].str.to_integer(strict=False)
     canonical = keys.is_not_null().all() and (keys.cast(pl.String) == frame["ref_key"]).all()
     if not canonical or frame.height == 0 or keys.min() < 0 or keys.max() >= MAX_LOOKUP_ID:
@@ -205,23 +230,24 @@ class FileReferences:
         self._version, self._python_version = 0, -1
 
     @staticmethod
-    def prepare(events: list[tuple]) -> tuple[pl.DataFrame, pl.DataFrame] | None:
+    def prepare(events: list[tuple]) -> tuple[pl.DataFrame, NewRecords] | None:
         """A batch of scanner events decoded and resolved column-wise (`resolve`), on any thread; None
         when only the reference rules can take it (a giant reference is loaded on its own)."""
         if any(e[0] == "big_element" for e in events):
             return None
         try:
-            return resolve(decode_references([e[2] for e in events]))
+            frame, good = resolve(decode_references([e[2] for e in events]))
         except (NeedsPython, pa.ArrowInvalid, pa.ArrowNotImplementedError):
             return None
+        return frame, NewRecords.of(good)
 
     def add(self, norm: Normalizer, events: list[tuple], prepared: tuple | None) -> None:
         """A batch of scanner events and what `prepare` made of it, in file order: the first listing of
         an organization (its business name) and of a provider group is the one recorded."""
         with norm.lock:  # inline groups may be resolving on a flatten thread
             if prepared is not None:
-                frame, good = prepared
-                _record_new(norm, good)
+                frame, new = prepared
+                new.record(norm)
             else:
                 keys = []
                 for event in events:
@@ -240,7 +266,7 @@ class FileReferences:
                 self._table = reference_table(latest(self.frames))
                 # one frame from now on, sharing the table's columns (a 2 GB file lists 500,000 groups)
                 frame = self._table.frame
-                self.frames[:] = [frame.select(pl.col("ref_key").rle_id().alias("ref"), *REFERENCE_COLUMNS)]
+                self.frames[:] = [frame.select(pl.col("ref_key").rle_id().alias("ref"), *REFERENCE_COLUMNS, *STATES)]
         return self._table
 
     def give_python(self, norm: Normalizer) -> None:
@@ -253,20 +279,20 @@ class FileReferences:
 def to_targets(frame: pl.DataFrame) -> dict[str, list[Target]]:
     """The rows as the reference rules' Targets (for items that fall back to Python)."""
     out: dict[str, list[Target]] = {}
-    for key, group, org, failure in frame.iter_rows():
+    for key, group, org, failure in frame.select(*REFERENCE_COLUMNS).iter_rows():
         out.setdefault(key, []).append(Target(group, org, key, failure))
     return out
 
 
 def latest(frames: list[pl.DataFrame]) -> pl.DataFrame:
-    """One table of the file's references (frames of `ref`, REFERENCE_COLUMNS); a provider_group_id
-    listed twice keeps its last listing, as a dict would."""
+    """One table of the file's references (frames of `ref`, REFERENCE_COLUMNS, STATES); a
+    provider_group_id listed twice keeps its last listing, as a dict would."""
     if not frames:
-        return pl.DataFrame(schema=REFERENCE_COLUMNS)
+        return with_member_states(pl.DataFrame(schema=REFERENCE_COLUMNS), "ref_key")
     table = pl.concat([f.with_columns((pl.lit(i, pl.UInt64) * (1 << 32) + pl.col("ref")).alias("occurrence"))
                        for i, f in enumerate(frames)])
     return table.filter(pl.col("occurrence") == pl.col("occurrence").max().over("ref_key")).select(
-        list(REFERENCE_COLUMNS))
+        *REFERENCE_COLUMNS, *STATES)
 
 
 def load_event(event: tuple):
@@ -278,7 +304,7 @@ def load_event(event: tuple):
 
 
 def python_rows(norm: Normalizer, keys: list[str]) -> pl.DataFrame:
-    """Frame rows (ref, REFERENCE_COLUMNS) of references the Normalizer resolved itself."""
+    """Frame rows (ref, REFERENCE_COLUMNS, STATES) of references the Normalizer resolved itself."""
     rows = [(i, key, t.group_uuid, t.org_uuid, t.failure) for i, key in enumerate(keys)
             for t in norm.references.get(key, [])]
-    return pl.DataFrame(rows, schema={"ref": pl.UInt32, **REFERENCE_COLUMNS}, orient="row")
+    return with_member_states(pl.DataFrame(rows, schema={"ref": pl.UInt32, **REFERENCE_COLUMNS}, orient="row"), "ref_key")
