@@ -27,6 +27,9 @@ from mrf_assets.tic.s3 import LakeConfigError, S3Settings
 
 MANIFEST = "_manifest.json"
 ROWS_PER_PART = 2_000_000
+# Batches are gathered into row groups this big: readers pay per group, and each group re-encodes its
+# dictionaries (rates of a few MB of JSON are ~35,000 rows).
+ROW_GROUP_ROWS = 128 << 10
 UNIQUE_COLUMNS = ("rate_uuid",)  # one value per row: a dictionary only costs until it is abandoned
 DICTIONARY_BYTES = 256 << 10
 RUNNING_IDS = ("provider_set_uuid",)  # runs of one value (a set's members, a rate's prices) that zstd shrinks
@@ -193,19 +196,31 @@ class PartStream:
         self._out = None
         self._rows = 0
         self.rows = 0
+        self._pending: list[pa.Table] = []  # batches of the next row group
+        self._pending_rows = 0
 
     def write(self, batch: pa.Table) -> None:
         if batch.num_rows == 0:
             return
+        self._pending.append(batch)
+        self._pending_rows += batch.num_rows
+        if self._pending_rows >= ROW_GROUP_ROWS or self._rows + self._pending_rows >= ROWS_PER_PART:
+            self._write_group()
+
+    def _write_group(self) -> None:
+        if not self._pending:
+            return
+        group = pa.concat_tables(self._pending)  # one row group per write, whatever its chunks
+        self._pending, self._pending_rows = [], 0
         if self._pq is None:
             self._name = self.writer._next_name(self.key)
             path = posixpath.join(self.writer.dir, self._name)
             self._out = HashingOutput(self.writer.lake.fs.open_output_stream(path))
             self._buffer = pa.BufferedOutputStream(pa.PythonFile(self._out, mode="w"), buffer_size=8 << 20)
-            self._pq = pq.ParquetWriter(self._buffer, batch.schema, **parquet_options(batch.schema))
-        self._pq.write_table(batch)
-        self._rows += batch.num_rows
-        self.rows += batch.num_rows
+            self._pq = pq.ParquetWriter(self._buffer, group.schema, **parquet_options(group.schema))
+        self._pq.write_table(group, row_group_size=group.num_rows)
+        self._rows += group.num_rows
+        self.rows += group.num_rows
         if self._rows >= ROWS_PER_PART:
             self._finish_part()
 
@@ -219,6 +234,7 @@ class PartStream:
         self._pq, self._out, self._rows = None, None, 0
 
     def close(self) -> None:
+        self._write_group()
         self._finish_part()
 
 

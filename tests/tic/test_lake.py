@@ -145,3 +145,21 @@ def test_hash_ids_skip_the_codec_and_every_other_column_keeps_it(tmp_path):
     assert codecs.pop("rate_uuid") == "UNCOMPRESSED"
     assert codecs["service_code.list.element"] == codecs["provider_set_uuid"] == "ZSTD"
     assert set(codecs.values()) == {"ZSTD"}
+
+
+def test_a_part_stream_gathers_batches_into_full_row_groups_and_rolls_parts(tmp_path, monkeypatch):
+    from mrf_assets.tic import lake as lake_module
+
+    monkeypatch.setattr(lake_module, "ROW_GROUP_ROWS", 1000)
+    monkeypatch.setattr(lake_module, "ROWS_PER_PART", 2500)
+    writer = Lake(str(tmp_path)).writer("rates", "2026-11", "p", "run-000")
+    part = writer.open_part("f")
+    for start in range(0, 3000, 300):  # ten batches of 300 rows
+        part.write(pa.table({"x": list(range(start, start + 300))}))
+    part.close()
+    parts = writer.commit()["parts"]
+    files = [pq.ParquetFile(tmp_path / "rates" / "month=2026-11" / "payer=p" / p["path"]) for p in parts]
+    groups = [[f.metadata.row_group(g).num_rows for g in range(f.metadata.num_row_groups)] for f in files]
+    assert groups == [[1200, 1200, 300], [300]]  # full groups; the part rolls at its row limit
+    assert [p["rows"] for p in parts] == [2700, 300]
+    assert pa.concat_tables(f.read() for f in files)["x"].to_pylist() == list(range(3000))
