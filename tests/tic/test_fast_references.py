@@ -16,7 +16,8 @@ def ident(short: str | None) -> bytes | None:
 def frame(*rows: tuple) -> pl.DataFrame:
     """Rows (ref, ref_key, group, organization, failure): a reference's groups share its `ref`."""
     rows = [(ref, key, ident(group), ident(org), failure) for ref, key, group, org, failure in rows]
-    return with_member_states(pl.DataFrame(rows, schema={"ref": pl.UInt32, **REFERENCE_COLUMNS}, orient="row"), "ref_key")
+    refs = pl.DataFrame(rows, schema={"ref": pl.UInt32, **REFERENCE_COLUMNS}, orient="row")
+    return with_member_states(refs, "ref_key")
 
 
 REFS = frame((0, "3", "g1", "o1", None), (0, "3", "g2", "o2", None),

@@ -89,7 +89,7 @@ def resolve(table: pa.Table) -> tuple[pl.DataFrame, pl.DataFrame]:
     ein = (pl.col("tin_type") == "ein") & value.str.contains(r"^\d{2}-?\d{7}$")
     good = good.with_columns(tin_type.alias("tin_type")).with_columns(
         pl.when(ein).then(value.str.replace("-", "", literal=True)).otherwise(value).alias("tin_value"),
-        pl.col("npi").list.drop_nulls().list.unique().list.sort().alias("npi_values"),
+        pl.col("npi").list.eval(pl.element().drop_nulls().sort().unique(maintain_order=True)).alias("npi_values"),
         (pl.col("npi").list.len() - pl.col("npi").list.drop_nulls().list.len()).alias("invalid"))
     field = lambda e: e.fill_null("\x00")  # noqa: E731  (stable_uuid writes None as \x00)
     good = good.with_columns(_uuid5(good.select(pl.concat_str(
@@ -127,9 +127,9 @@ class NewRecords:
         groups = good.filter(pl.col("group_uuid").is_first_distinct())
         # An NPI that is not a number is kept as a null row so the accuracy check sees it.
         npis = pl.concat_list(pl.col("npi_values"), pl.lit(None, pl.Int64).repeat_by(pl.col("invalid")))
+        networks = pl.when(pl.col("networks").list.len() > 0).then(pl.col("networks"))
         providers = groups.select(pl.col("group_uuid").alias("provider_group_uuid"), npis.alias("npi"),
-                                  pl.col("org_uuid").alias("organization_uuid"),
-                                  pl.when(pl.col("networks").list.len() > 0).then(pl.col("networks")).alias("network_name"),
+                                  pl.col("org_uuid").alias("organization_uuid"), networks.alias("network_name"),
                                   pl.int_range(pl.len(), dtype=pl.UInt32).alias("group"))
         return cls(orgs, groups.select("group_uuid"), providers.explode("npi", empty_as_null=False))
 
@@ -143,7 +143,9 @@ class NewRecords:
         if count == 0:
             return
         norm.counts["provider_groups"] += count
-        providers = self.providers if count == len(fresh) else self.providers.filter(fresh.gather(self.providers["group"]))
+        providers = self.providers
+        if count < len(fresh):
+            providers = providers.filter(fresh.gather(providers["group"]))
         norm.provider_tables.append(providers.drop("group").to_arrow())
 
 
@@ -307,4 +309,5 @@ def python_rows(norm: Normalizer, keys: list[str]) -> pl.DataFrame:
     """Frame rows (ref, REFERENCE_COLUMNS, STATES) of references the Normalizer resolved itself."""
     rows = [(i, key, t.group_uuid, t.org_uuid, t.failure) for i, key in enumerate(keys)
             for t in norm.references.get(key, [])]
-    return with_member_states(pl.DataFrame(rows, schema={"ref": pl.UInt32, **REFERENCE_COLUMNS}, orient="row"), "ref_key")
+    frame = pl.DataFrame(rows, schema={"ref": pl.UInt32, **REFERENCE_COLUMNS}, orient="row")
+    return with_member_states(frame, "ref_key")
