@@ -29,7 +29,7 @@ MANIFEST = "_manifest.json"
 ROWS_PER_PART = 2_000_000
 # Batches are gathered into row groups this big: readers pay per group, and each group re-encodes its
 # dictionaries (rates of a few MB of JSON are ~35,000 rows).
-ROW_GROUP_ROWS = 128 << 10
+ROW_GROUP_ROWS = 64 << 10
 UNIQUE_COLUMNS = ("rate_uuid",)  # one value per row: a dictionary only costs until it is abandoned
 DICTIONARY_BYTES = 256 << 10
 RUNNING_IDS = ("provider_set_uuid",)  # runs of one value (a set's members, a rate's prices) that zstd shrinks

@@ -96,7 +96,7 @@ def resolve(table: pa.Table) -> tuple[pl.DataFrame, pl.DataFrame]:
         pl.lit("org"), field(pl.col("tin_type")), field(pl.col("tin_value")), separator=_SEP)).to_series())
         .alias("org_uuid"))
     members = [pl.lit("group"), pl.col("org_uuid").bin.encode("hex")]
-    npis = pl.col("npi_values").cast(pl.List(pl.String)).list.join(_SEP)
+    npis = pl.col("npi_values").list.eval(pl.element().cast(pl.String)).list.join(_SEP)
     members += [pl.when(pl.col("npi_values").list.len() > 0).then(npis + _SEP).otherwise(pl.lit(""))
                 + pl.lit("invalid" + _SEP) + pl.col("invalid").cast(pl.String) + pl.lit(_SEP + "networks"),
                 pl.when(pl.col("networks").list.len() > 0).then(_SEP + pl.col("networks").list.join(_SEP))
