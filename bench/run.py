@@ -158,8 +158,15 @@ def table(results: dict, files: list[str], methods: list[str], sizes: dict) -> s
         ok = [r for r in results.get((m, f), []) if r["status"] == "ok"]
         return statistics.median(sizes[f] / 1e6 / r["wall"] for r in ok) if ok else None
 
-    lines = ["| method | file | MB/s (median) | vs cms-mrf-extractor | in-process MB/s | peak RSS MB (median) | cores "
-             "| other load | out MB | runs |", "|---|---|---:|---:|---:|---:|---:|---:|---:|---|"]
+    def run_ratios(m, f) -> str:
+        """Each repeat's ratio to the baseline's run of the same repeat (the machine drifts between repeats)."""
+        base = {r["rep"]: r["wall"] for r in results.get((BASELINE_NAME, f), []) if r["status"] == "ok"}
+        ratios = sorted(base[r["rep"]] / r["wall"] for r in results.get((m, f), [])
+                        if r["status"] == "ok" and r["rep"] in base)
+        return f"{ratios[0]:.2f}-{ratios[-1]:.2f}x" if ratios and m != BASELINE_NAME else "-"
+
+    lines = ["| method | file | MB/s (median) | vs cms-mrf-extractor | run by run | in-process MB/s | peak RSS MB (median) "
+             "| cores | other load | out MB | runs |", "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
     for f in files:
         base = med_rate(BASELINE_NAME, f)
         for m in methods:
@@ -169,7 +176,7 @@ def table(results: dict, files: list[str], methods: list[str], sizes: dict) -> s
             notes = sorted({f"{r['status']}: {r.get('note', '')}" for r in bad})
             runs_txt = f"{len(ok)}/{len(runs)}" + (f" ({'; '.join(notes)})" if notes else "") if runs else "skipped"
             if not ok:
-                lines.append(f"| {m} | {Path(f).name} | - | - | - | - | - | - | - | {runs_txt} |")
+                lines.append(f"| {m} | {Path(f).name} | - | - | - | - | - | - | - | - | {runs_txt} |")
                 continue
             rate = med_rate(m, f)
             ratio = f"{rate / base:.2f}x" if base else "-"
@@ -179,8 +186,8 @@ def table(results: dict, files: list[str], methods: list[str], sizes: dict) -> s
             out = statistics.median(r["out_bytes"] for r in ok) / 1e6
             inner = [r["inner"] for r in ok if r.get("inner")]
             inner_txt = f"{statistics.median(inner):.1f}" if inner else "-"
-            lines.append(f"| {m} | {Path(f).name} | {rate:.1f} | {ratio} | {inner_txt} | {rss:.0f} | {cores:.2f} | {foreign:.2f} "
-                         f"| {out:.1f} | {runs_txt} |")
+            lines.append(f"| {m} | {Path(f).name} | {rate:.1f} | {ratio} | {run_ratios(m, f)} | {inner_txt} | {rss:.0f} "
+                         f"| {cores:.2f} | {foreign:.2f} | {out:.1f} | {runs_txt} |")
     return "\n".join(lines)
 
 
@@ -209,7 +216,7 @@ def main() -> int:
                 spec = METHODS[m]
                 if (m, f) in dead or (args.skip_slow and spec["slow"] and sizes[f] / 1e6 > args.skip_slow):
                     continue
-                r = run_once(m, spec, f, args.timeout or spec["timeout"], args.tmp)
+                r = run_once(m, spec, f, args.timeout or spec["timeout"], args.tmp) | {"rep": rep}
                 results.setdefault((m, f), []).append(r)
                 if r["status"] in ("n/a", "timeout"):
                     dead.add((m, f))
