@@ -165,8 +165,9 @@ def table(results: dict, files: list[str], methods: list[str], sizes: dict) -> s
                         if r["status"] == "ok" and r["rep"] in base)
         return f"{ratios[0]:.2f}-{ratios[-1]:.2f}x" if ratios and m != BASELINE_NAME else "-"
 
-    lines = ["| method | file | MB/s (median) | vs cms-mrf-extractor | run by run | in-process MB/s | peak RSS MB (median) "
-             "| cores | other load | out MB | runs |", "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+    lines = ["| method | file | MB/s (median) | vs cms-mrf-extractor | run by run | in-process MB/s "
+             "| peak RSS MB (median) | cores | other load | out MB | runs |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
     for f in files:
         base = med_rate(BASELINE_NAME, f)
         for m in methods:
@@ -186,8 +187,8 @@ def table(results: dict, files: list[str], methods: list[str], sizes: dict) -> s
             out = statistics.median(r["out_bytes"] for r in ok) / 1e6
             inner = [r["inner"] for r in ok if r.get("inner")]
             inner_txt = f"{statistics.median(inner):.1f}" if inner else "-"
-            lines.append(f"| {m} | {Path(f).name} | {rate:.1f} | {ratio} | {run_ratios(m, f)} | {inner_txt} | {rss:.0f} "
-                         f"| {cores:.2f} | {foreign:.2f} | {out:.1f} | {runs_txt} |")
+            lines.append(f"| {m} | {Path(f).name} | {rate:.1f} | {ratio} | {run_ratios(m, f)} | {inner_txt} "
+                         f"| {rss:.0f} | {cores:.2f} | {foreign:.2f} | {out:.1f} | {runs_txt} |")
     return "\n".join(lines)
 
 

@@ -59,11 +59,11 @@ def _uuid5(texts: pl.Series) -> pl.Series:
     raw = np.frombuffer(b"".join(digests), dtype=np.uint8).reshape(-1, 20)[:, :16].copy()
     raw[:, 6] = (raw[:, 6] & 0x0F) | 0x50  # version 5
     raw[:, 8] = (raw[:, 8] & 0x3F) | 0x80  # RFC 4122 variant
-    made = pa.FixedSizeBinaryArray.from_buffers(pa.binary(16), len(raw), [None, pa.py_buffer(raw.tobytes())])
-    made = pl.from_arrow(made).cast(pl.Binary)
+    uuids = pl.from_arrow(pa.FixedSizeBinaryArray.from_buffers(
+        pa.binary(16), len(raw), [None, pa.py_buffer(raw.tobytes())])).cast(pl.Binary)
     if not repeats:
-        return made
-    lookup = pl.DataFrame({"text": distinct, "uuid": made})
+        return uuids
+    lookup = pl.DataFrame({"text": distinct, "uuid": uuids})
     return texts.to_frame("text").join(lookup, on="text", how="left", maintain_order="left")["uuid"]
 
 
@@ -115,7 +115,7 @@ class NewRecords:
     """A batch's organizations and provider groups, first listings only, in the lake's rows; which of
     them the partition has not written yet is decided in file order (`record`)."""
     orgs: pl.DataFrame
-    groups: pl.DataFrame
+    group_uuids: pl.Series
     providers: pl.DataFrame  # the groups' rows, one per NPI; `group` is the row of its group
 
     @classmethod
@@ -131,14 +131,14 @@ class NewRecords:
         providers = groups.select(pl.col("group_uuid").alias("provider_group_uuid"), npis.alias("npi"),
                                   pl.col("org_uuid").alias("organization_uuid"), networks.alias("network_name"),
                                   pl.int_range(pl.len(), dtype=pl.UInt32).alias("group"))
-        return cls(orgs, groups.select("group_uuid"), providers.explode("npi", empty_as_null=False))
+        return cls(orgs, groups["group_uuid"], providers.explode("npi", empty_as_null=False))
 
     def record(self, norm: Normalizer) -> None:
         """Hand the ones not yet written in the partition to the Normalizer's tables."""
         orgs = self.orgs.filter(_unseen(self.orgs["organization_uuid"], norm.seen_orgs, norm.new_orgs))
         if orgs.height:
             norm.org_tables.append(orgs.to_arrow())
-        fresh = _unseen(self.groups["group_uuid"], norm.seen_groups, norm.new_groups)
+        fresh = _unseen(self.group_uuids, norm.seen_groups, norm.new_groups)
         count = int(fresh.sum())
         if count == 0:
             return
