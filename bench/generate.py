@@ -3,7 +3,7 @@
     python bench/generate.py --size 500M --layout refs --out /work/bench-data
     python bench/generate.py --size 600M --layout refs --huge-item 400M --out /work/bench-data
 
-Writes DIR/<layout>_<size>[_huge<H>][_utf8][_compact].json.gz and DIR/<same>.meta.json
+Writes DIR/<layout>_<size>[_huge<H>][_utf8][_compact][_decimal].json.gz and DIR/<same>.meta.json
 holding the exact counts generated, so a parser's output can be checked against them.
 Prices and provider groups are drawn from pre-rendered JSON fragments: formatting every
 number in Python would make the 2 GB file take longer to write than to parse.  The
@@ -16,6 +16,7 @@ import json
 import os
 import queue
 import random
+import re
 import threading
 import time
 
@@ -149,11 +150,14 @@ def main() -> None:
     ap.add_argument("--utf8", action="store_true", help="put some non-ASCII text in names")
     ap.add_argument("--format", choices=["mixed", "compact"], default="mixed",
                     help="mixed: ~3%% items pretty-printed, varied separators; compact: same content, no whitespace")
+    ap.add_argument("--decimal-ids", action="store_true",
+                    help="provider_group_id as decimals with trailing zeros kept (690.64500), as CareFirst and Anthem")
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
     target, huge = parse_size(args.size), parse_size(args.huge_item) if args.huge_item else 0
     name = f"{args.layout}_{args.size}" + (f"_huge{args.huge_item}" if huge else "") + \
-        ("_utf8" if args.utf8 else "") + ("_compact" if args.format == "compact" else "")
+        ("_utf8" if args.utf8 else "") + ("_compact" if args.format == "compact" else "") + \
+        ("_decimal" if args.decimal_ids else "")
     os.makedirs(args.out, exist_ok=True)
     path = os.path.join(args.out, name + ".json.gz")
     t0 = time.perf_counter()
@@ -162,6 +166,14 @@ def main() -> None:
     with open(os.path.join(args.out, name + ".meta.json"), "w") as f:
         json.dump(meta, f, indent=2)
     print(json.dumps(meta))
+
+
+def restyle(text: str, indent, keep_decimals: bool) -> str:
+    """An item re-serialized; keep_decimals keeps every decimal as written (690.00500, not 690.005)."""
+    if not keep_decimals:
+        return json.dumps(json.loads(text), indent=indent, ensure_ascii=False)
+    doc = json.loads(text, parse_float=lambda token: f"@decimal:{token}")
+    return re.sub(r'"@decimal:([^"]*)"', r"\1", json.dumps(doc, indent=indent, ensure_ascii=False))
 
 
 def generate(path: str, target: int, huge: int, args) -> dict:
@@ -178,9 +190,10 @@ def generate(path: str, target: int, huge: int, args) -> dict:
         out.write('  "provider_references": [\n')
         for i in range(n_refs):
             groups = [provider_group(rnd) for _ in range(rnd.randint(1, 4))]
-            pool.append((str(i), len(groups), sum(n for _, n in groups)))
-            out.write('%s{"provider_group_id":%d,"provider_groups":[%s]}' % (
-                ",\n" if i else "", i, ",".join(g for g, _ in groups)))
+            ref = f"{690 + i // 100_000}.{i % 100_000:05d}" if args.decimal_ids else str(i)
+            pool.append((ref, len(groups), sum(n for _, n in groups)))
+            out.write('%s{"provider_group_id":%s,"provider_groups":[%s]}' % (
+                ",\n" if i else "", ref, ",".join(g for g, _ in groups)))
         out.write("\n  ],\n")
         c["provider_references"] = n_refs
     else:
@@ -247,9 +260,9 @@ def generate(path: str, target: int, huge: int, args) -> dict:
         if args.format == "compact":
             style, next_sep = 1.0, ","
         if style < .03:  # a few pretty-printed items: parsers must not key on one formatting
-            text = json.dumps(json.loads(text), indent=indent, ensure_ascii=False)
+            text = restyle(text, indent, args.decimal_ids)
         elif style < .08:
-            text = json.dumps(json.loads(text), ensure_ascii=False)  # ", " and ": " separators
+            text = restyle(text, None, args.decimal_ids)  # ", " and ": " separators
         out.write(sep + text)
         sep = next_sep
         count(cnt, nbytes(text))

@@ -3,6 +3,9 @@ schema, by pyarrow's multi-threaded JSON reader: no Python object per value."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
+
 import pyarrow as pa
 import pyarrow.json as pj
 
@@ -14,25 +17,58 @@ _PRICE = pa.struct([
     ("setting", _s), ("service_code", pa.list_(_s)), ("billing_code_modifier", pa.list_(_s)),
     ("additional_information", _s),
 ])
-_RATE = pa.struct([
-    # integer ids only: a decimal id (690.64500) must keep its text, which Arrow cannot, so such a
-    # batch fails to decode here and goes to the reference path
-    ("provider_references", pa.list_(pa.int64())), ("provider_groups", pa.list_(GROUP)),
-    ("negotiated_prices", pa.list_(_PRICE)),
-])
-ITEM_SCHEMA = pa.schema([
-    ("negotiation_arrangement", _s), ("name", _s), ("billing_code_type", _s), ("billing_code_type_version", _s),
-    ("billing_code", _s), ("description", _s), ("severity_of_illness", _s), ("negotiated_rates", pa.list_(_RATE)),
-])
+
+
+def _item_schema(provider_id: pa.DataType) -> pa.Schema:
+    rate = pa.struct([("provider_references", pa.list_(provider_id)), ("provider_groups", pa.list_(GROUP)),
+                      ("negotiated_prices", pa.list_(_PRICE))])
+    return pa.schema([
+        ("negotiation_arrangement", _s), ("name", _s), ("billing_code_type", _s), ("billing_code_type_version", _s),
+        ("billing_code", _s), ("description", _s), ("severity_of_illness", _s), ("negotiated_rates", pa.list_(rate)),
+    ])
+
+
+ITEM_SCHEMA = _item_schema(pa.int64())
+# A decimal provider id (690.64500) must keep its text, which a number column cannot. Files that use
+# them are decoded with their ids quoted in the bytes. Only a token whose text is already what the
+# reference rules make of it (`id_text`: 690.64500, 12, not 1e5, -0 or 0.0000001) is quoted; any other
+# number is left alone, fails to decode as text, and sends its batch to the reference path.
+TEXT_ID_ITEM_SCHEMA = _item_schema(pa.string())
+_ID = rb"-?[1-9][0-9]*(?:\.[0-9]+)?|-?0\.[0-9]{1,6}|0"
+_ID_TOKEN = re.compile(rb"(?<![\w.+-])(?:" + _ID + rb")(?![\w.+-])")
+_REFERENCE_LIST = re.compile(rb'("provider_references"\s*:\s*\[)([^\]"\[{]*)')  # the ids up to "]"
+_EXACT_LISTS = re.compile(rb"(?:(?:" + _ID + rb")(?:,(?:" + _ID + rb"))*\])*")  # "]"-terminated, no whitespace
+_GROUP_ID = re.compile(rb'("provider_group_id"\s*:\s*)(' + _ID + rb')(?=\s*[,}])')
 # Raw newlines cannot occur inside JSON strings, so they are only whitespace: one item per line.
 _ONE_LINE = bytes.maketrans(b"\n\r", b"  ")
 MIN_BLOCK = 8 << 20
 
 
-def decode_lines(blobs: list[bytes], schema: pa.Schema) -> pa.Table:
+def quote_reference_ids(data: bytes) -> bytes:
+    """The ids of every provider_references list as JSON strings."""
+    # All the lists at once: a Python call per list would cost more than decoding them.
+    parts = _REFERENCE_LIST.split(data)  # text, key, ids, text, key, ids, ..., text
+    if len(parts) == 1:
+        return data
+    lists = b"]".join(parts[2::3]).translate(None, b" \t\r\n") + b"]"
+    if _EXACT_LISTS.fullmatch(lists):  # the usual case, 30 times cheaper than a substitution per id
+        quoted = b'"' + lists[:-1].replace(b",", b'","').replace(b"]", b'"]"') + b'"'
+    else:
+        quoted = _ID_TOKEN.sub(rb'"\g<0>"', b"]".join(parts[2::3]))
+    parts[2::3] = quoted.split(b"]")
+    return b"".join(parts)
+
+
+def quote_group_ids(data: bytes) -> bytes:
+    """Every provider_group_id as a JSON string."""
+    return _GROUP_ID.sub(rb'\1"\2"', data)
+
+
+def decode_lines(blobs: list[bytes], schema: pa.Schema, rewrite: Callable[[bytes], bytes] | None = None) -> pa.Table:
     """One row per JSON object; raises pyarrow.ArrowInvalid when a value does not fit the schema."""
     # translate() holds the GIL for a copy of every object; only pretty-printed ones need it
     data = b"\n".join(blob.translate(_ONE_LINE) if b"\n" in blob or b"\r" in blob else blob for blob in blobs)
+    data = rewrite(data) if rewrite else data
     block = max(MIN_BLOCK, max(len(b) for b in blobs) + 1)
     return pj.read_json(
         pa.BufferReader(data),  # read in place: a BytesIO would be copied block by block
@@ -41,5 +77,7 @@ def decode_lines(blobs: list[bytes], schema: pa.Schema) -> pa.Table:
     )
 
 
-def decode_items(blobs: list[bytes]) -> pa.Table:
+def decode_items(blobs: list[bytes], text_ids: bool = False) -> pa.Table:
+    if text_ids:
+        return decode_lines(blobs, TEXT_ID_ITEM_SCHEMA, quote_reference_ids)
     return decode_lines(blobs, ITEM_SCHEMA)

@@ -3,8 +3,8 @@ resolved to provider groups column-wise, with exactly the reference rules (Norma
 add_reference): the same ids, providers, organizations and failures.
 
 A big payer file lists hundreds of thousands of references with millions of NPIs; done one Python
-object at a time this took a quarter of the whole parse. A batch Arrow cannot take (decimal or missing
-ids, NPIs given as text, remote `location` references) goes through Normalizer.add_reference instead.
+object at a time this took a quarter of the whole parse. A batch Arrow cannot take (missing ids, NPIs
+given as text, remote `location` references) goes through Normalizer.add_reference instead.
 """
 
 from __future__ import annotations
@@ -20,15 +20,20 @@ import polars as pl
 import pyarrow as pa
 
 from mrf_assets.tic import ids
-from mrf_assets.tic.fast.decode import GROUP, decode_lines
+from mrf_assets.tic.fast.decode import GROUP, decode_lines, quote_group_ids
 from mrf_assets.tic.normalize import Normalizer, Target, id_text
 from mrf_assets.tic.segments import ranges, run_starts
 from mrf_assets.tic.tables import PROVIDER_SETS
 
-REFERENCE_SCHEMA = pa.schema([
-    ("provider_group_id", pa.int64()), ("network_name", pa.list_(pa.string())), ("location", pa.string()),
-    ("provider_groups", pa.list_(GROUP)),
-])
+
+
+def _reference_schema(provider_id: pa.DataType) -> pa.Schema:
+    return pa.schema([("provider_group_id", provider_id), ("network_name", pa.list_(pa.string())),
+                      ("location", pa.string()), ("provider_groups", pa.list_(GROUP))])
+
+
+REFERENCE_SCHEMA = _reference_schema(pa.int64())
+TEXT_ID_REFERENCE_SCHEMA = _reference_schema(pa.string())  # decimal ids, quoted as decode.py explains
 REFERENCE_COLUMNS = {"ref_key": pl.String, "group_uuid": pl.Binary, "org_uuid": pl.Binary, "failure": pl.String}
 STATES = ("h0", "h1")  # a member's hash state (with_member_states), carried with its frame row
 _SEP = "\x1f"  # ids.stable_uuid's field separator
@@ -40,7 +45,10 @@ class NeedsPython(Exception):
 
 
 def decode_references(blobs: list[bytes]) -> pa.Table:
-    table = decode_lines(blobs, REFERENCE_SCHEMA)
+    try:
+        table = decode_lines(blobs, REFERENCE_SCHEMA)
+    except pa.ArrowInvalid:
+        table = decode_lines(blobs, TEXT_ID_REFERENCE_SCHEMA, quote_group_ids)
     if table["provider_group_id"].null_count or table["location"].null_count < table.num_rows:
         raise NeedsPython()
     return table
@@ -182,7 +190,7 @@ class ReferenceTable:
     def find(self, keys: pl.Series) -> tuple[np.ndarray, np.ndarray]:
         """The frame rows of each id in `keys` as (position in keys, frame row) pairs, in keys' order and
         a reference's rows in file order; an id the file does not define gives one pair with row -1."""
-        if self.starts is None:
+        if self.starts is None or not keys.dtype.is_integer():  # text ids (decimal ones)
             probe = keys.cast(pl.String).to_frame("ref_key").with_row_index("at")
             found = probe.join(self.frame.select("ref_key").with_row_index("row"), on="ref_key", how="left").sort(
                 "at", "row", nulls_last=True)

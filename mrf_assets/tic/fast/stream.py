@@ -1,8 +1,9 @@
 """The fast path for one in-network file: bytes -> item blobs (scan) -> Arrow (decode) -> rows (flatten).
 
 It produces exactly the reference path's rows. What it cannot decode (a batch with a value the Arrow
-schema does not take, e.g. decimal provider ids or quoted numbers) goes through the reference
-Normalizer item by item, counted in `items_fallback`. A giant item (over GIANT_ITEM bytes) is spilled
+schema does not take, e.g. quoted numbers) goes through the reference Normalizer item by item, counted
+in `items_fallback`. A file whose provider ids are decimals is decoded with text ids from the first
+batch that needs them. A giant item (over GIANT_ITEM bytes) is spilled
 to disk by the scanner and decoded in chunks of its negotiated rates, so memory stays bounded by a
 chunk, not the item.
 """
@@ -75,6 +76,7 @@ class FastFile:
         self._pool: ThreadPoolExecutor | None = None
         self._pending: deque[Future] = deque()  # batches being flattened, oldest first
         self._references: deque[tuple[list, Future]] = deque()  # reference batches being resolved
+        self.text_ids = False  # decimal provider ids seen: items decode with ids as text
 
     def run(self) -> Normalizer:
         with ThreadPoolExecutor(FLATTEN_THREADS, thread_name_prefix="mrf-flatten") as self._pool:
@@ -177,7 +179,7 @@ class FastFile:
                  new_items: bool) -> pa.Table | None:
         norm = self.norm
         try:
-            items = decode_items(batch)
+            items = self._decode_items(batch)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
             with norm.lock:
                 self.refs.give_python(norm)
@@ -192,6 +194,16 @@ class FastFile:
         if not refs_done and _arrow_uses_references(items):
             raise _NeedsReferences()
         return flatten(items, first, norm, references, rate_offset, new_items)
+
+    def _decode_items(self, batch: list[bytes]) -> pa.Table:
+        if not self.text_ids:
+            try:
+                return decode_items(batch)
+            except pa.ArrowInvalid:
+                pass  # decimal ids, or a value the text ids cannot take either (then that error is raised)
+        items = decode_items(batch, text_ids=True)
+        self.text_ids = True  # the rest of the file: one decode per batch, not a failed one first
+        return items
 
     def _add_references(self, header: dict, events: list[tuple]) -> None:
         """Hand a batch of references to a flatten thread (they are decoded and resolved column-wise

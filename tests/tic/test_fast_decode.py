@@ -1,0 +1,48 @@
+"""Decimal provider ids are quoted in the bytes only where their text survives as is."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from mrf_assets.tic.fast.decode import quote_group_ids, quote_reference_ids
+
+
+@pytest.mark.parametrize("raw, expected", [
+    (b'{"provider_references":[690.64500, 12 ,0.5]}', {"provider_references": ["690.64500", "12", "0.5"]}),
+    (b'{"provider_references" :\n [\n  1,\n  2\n ]}', {"provider_references": ["1", "2"]}),
+    (b'{"provider_references":[]}', {"provider_references": []}),
+    (b'{"provider_references":[1, null]}', {"provider_references": ["1", None]}),
+    (b'{"provider_references":["7"]}', {"provider_references": ["7"]}),
+    # Python writes these differently (1E+5, 0, 1E-7): left as numbers, so the batch cannot decode as text
+    (b'{"provider_references":[1e5,-0,0.0000001,2]}', {"provider_references": [1e5, 0, 1e-7, "2"]}),
+    # the key inside a string is not a key
+    (b'{"d":"\\"provider_references\\":[1]","provider_references":[2]}',
+     {"d": '"provider_references":[1]', "provider_references": ["2"]}),
+])
+def test_reference_ids_are_quoted_when_their_text_is_exact(raw, expected):
+    assert json.loads(quote_reference_ids(raw)) == expected
+
+
+def test_a_list_with_an_inexact_id_keeps_its_other_ids_quoted():
+    quoted = quote_reference_ids(b'{"provider_references":[1,01]}\n{"provider_references":[690.500]}')
+    assert quoted == b'{"provider_references":["1",01]}\n{"provider_references":["690.500"]}'
+
+
+def test_several_lists_in_one_buffer_keep_their_own_ids():
+    lines = [json.dumps({"negotiated_rates": [{"provider_references": [i, i + 0.5]} for i in range(n)]}).encode()
+             for n in range(4)]
+    got = [json.loads(line) for line in quote_reference_ids(b"\n".join(lines)).split(b"\n")]
+    assert got == [{"negotiated_rates": [{"provider_references": [str(i), f"{i}.5"]} for i in range(n)]}
+                   for n in range(4)]
+
+
+@pytest.mark.parametrize("raw, quoted", [
+    (b'{"provider_group_id": 690.64500, "x": 1}', b'{"provider_group_id": "690.64500", "x": 1}'),
+    (b'{"provider_group_id":7}', b'{"provider_group_id":"7"}'),
+    (b'{"provider_group_id":1e5}', b'{"provider_group_id":1e5}'),
+    (b'{"provider_group_id":"A1"}', b'{"provider_group_id":"A1"}'),
+])
+def test_group_ids_are_quoted_when_their_text_is_exact(raw, quoted):
+    assert quote_group_ids(raw) == quoted
