@@ -147,6 +147,23 @@ def test_hash_ids_skip_the_codec_and_every_other_column_keeps_it(tmp_path):
     assert set(codecs.values()) == {"ZSTD"}
 
 
+def test_statistics_only_where_a_reader_can_skip_row_groups(tmp_path):
+    from mrf_assets.tic.tables import RATES
+
+    row = {"rate_uuid": b"\x01" * 16, "provider_set_uuid": b"\x02" * 16, "billing_code": "27447", "name": "knee",
+           "negotiated_rate": 12.5, "service_code": ["11"], "payer": "p"}
+    table = pa.Table.from_pylist([row, {**row, "billing_code": "99213", "negotiated_rate": 80.0}], schema=RATES)
+    writer = Lake(str(tmp_path)).writer("rates", "2026-11", "p", "run-000", RATES)
+    writer.write_table(table, key="a")
+    part = writer.commit(sources=["u"])["parts"][0]["path"]
+    meta = pq.ParquetFile(tmp_path / "rates" / "month=2026-11" / "payer=p" / part).metadata.row_group(0)
+    stats = {meta.column(i).path_in_schema: meta.column(i).statistics for i in range(meta.num_columns)}
+    assert (stats["billing_code"].min, stats["billing_code"].max) == ("27447", "99213")
+    assert (stats["negotiated_rate"].min, stats["negotiated_rate"].max) == (12.5, 80.0)
+    assert not any(stats[c] is not None and stats[c].has_min_max
+                   for c in ("name", "payer", "service_code.list.element", "rate_uuid", "provider_set_uuid"))
+
+
 def test_a_part_stream_gathers_batches_into_full_row_groups_and_rolls_parts(tmp_path, monkeypatch):
     from mrf_assets.tic import lake as lake_module
 
