@@ -122,6 +122,10 @@ class HttpClient:
     offline: bool = False
     # A server asking to come back in an hour would otherwise stall the whole run that long.
     max_retry_after: float = 120.0
+    # A host that has not answered this many requests in a row (each after every retry) is not asked
+    # again by this client: a payer file can list hundreds of remote references on one host, and a
+    # dead host would hold each of them for every retry and connect timeout (hours for CareFirst's 370).
+    silent_host_after: int = 3
 
     def __post_init__(self) -> None:
         self._retry = retry = _Retry(
@@ -142,18 +146,26 @@ class HttpClient:
             self.session.proxies = dict(self._proxies)
         if self.offline:
             self.session.trust_env = False
+        self._unanswered: dict[str, int] = {}  # host -> requests in a row it did not answer
+        self._silent: dict[str, str] = {}  # host -> why it is not asked again
 
     def get(self, url: str, stream: bool = True, headers: dict[str, str] | None = None) -> requests.Response:
         self._guard(url)
+        host = urlsplit(url).netloc.rpartition("@")[2]
+        if host in self._silent:
+            raise requests.ConnectionError(self._silent[host])
         try:
             response = self.session.get(url, stream=stream, headers=headers, proxies=self._proxies,
                                         timeout=(self.connect_timeout, self.read_timeout))
         except requests.RequestException as exc:
+            if isinstance(exc, (requests.ConnectionError, requests.Timeout)):
+                self._unanswered_by(host, exc)
             # urllib3 puts the full URL in "Max retries exceeded with url: ..." messages.
             message = str(exc)
             if scrub(message) == message:
                 raise
             raise type(exc)(scrub(message), request=exc.request, response=exc.response) from None
+        self._unanswered.pop(host, None)
         if response.status_code >= 400:
             response.close()
             reason = f"HTTP {response.status_code} for {redact_url(url)}"
@@ -199,6 +211,13 @@ class HttpClient:
             raise
         tmp.replace(dest)
         return dest
+
+    def _unanswered_by(self, host: str, exc: Exception) -> None:
+        count = self._unanswered[host] = self._unanswered.get(host, 0) + 1
+        if count >= self.silent_host_after:
+            log.warning("%s did not answer %d requests in a row; not asking it again in this run", host, count)
+            self._silent[host] = (f"{host} did not answer {count} requests in a row earlier in this run (the"
+                                  f" last: {scrub(str(exc))[:300]}); not asked again until the next run")
 
     def _guard(self, url: str) -> None:
         if not self.offline:

@@ -7,6 +7,7 @@ import email.utils
 import logging
 import random
 import socket
+import threading
 import time
 import traceback
 
@@ -227,3 +228,39 @@ def test_payer_web_ranges_head_and_if_range(payer_web):
     with PayerWeb() as other:
         plain = other.serve("/p", Route(body, no_range=True))
         assert requests.get(plain, headers={"Range": "bytes=0-9"}).content == body
+
+
+def test_a_host_that_stops_answering_is_not_asked_again_in_the_run(payer_web):
+    """CareFirst's files list 370 remote references on one host: down, each would spend every retry and
+    connect timeout on it. After `silent_host_after` unanswered requests the host is skipped at once."""
+    accepted = []
+    with socket.create_server(("127.0.0.1", 0)) as dead:
+        def hang_up() -> None:  # accepts and closes without a word, as a dying load balancer does
+            while True:
+                try:
+                    conn, _ = dead.accept()
+                except OSError:
+                    return
+                accepted.append(conn.getpeername())
+                conn.close()
+
+        threading.Thread(target=hang_up, daemon=True).start()
+        base = f"http://127.0.0.1:{dead.getsockname()[1]}"
+        http = client(retries=1, silent_host_after=2)
+        for n in range(2):
+            with pytest.raises(requests.ConnectionError):
+                http.get(f"{base}/refs/{n}.json")
+        assert len(accepted) == 4  # each request, retried once
+        with pytest.raises(requests.ConnectionError, match="did not answer 2 requests in a row"):
+            http.get(f"{base}/refs/2.json")
+        assert len(accepted) == 4
+        # other hosts are still asked
+        assert http.get(payer_web.add("/ok.json", b"{}")).content == b"{}"
+
+
+def test_an_error_status_is_an_answer_not_silence(payer_web):
+    url = payer_web.serve("/flaky.json", Route(b"{}", fail_first=1, fail_status=503))
+    http = client(retries=0, silent_host_after=1)
+    with pytest.raises(requests.HTTPError):
+        http.get(url)  # a 503 is an answer: the host is up
+    assert http.get(url).content == b"{}"

@@ -26,7 +26,6 @@ from mrf_assets.tic.segments import ranges, run_starts
 from mrf_assets.tic.tables import PROVIDER_SETS
 
 
-
 def _reference_schema(provider_id: pa.DataType) -> pa.Schema:
     return pa.schema([("provider_group_id", provider_id), ("network_name", pa.list_(pa.string())),
                       ("location", pa.string()), ("provider_groups", pa.list_(GROUP))])
