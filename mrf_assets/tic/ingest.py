@@ -116,13 +116,13 @@ class PartitionIngest:
         parts, writer.parts = list(writer.parts), []
         for part in parts:
             path = posixpath.join(writer.dir, part["path"])
-            frame = pq.read_table(path, filesystem=self.lake.fs)
-            keys = value_keys(frame[key])
+            keys = value_keys(pq.read_table(path, columns=[key], filesystem=self.lake.fs)[key])
             fresh = ~seen.contains(keys)
             seen.add(keys[fresh])
-            if fresh.all():
+            if fresh.all():  # the usual part: its other columns are never read
                 writer.parts.append(part)
                 continue
+            frame = pq.read_table(path, filesystem=self.lake.fs)
             self.lake.fs.delete_file(path)
             writer.write_table(frame.filter(pa.array(fresh)), key=f"dedup-{part['key']}", source=part["source"])
 
