@@ -3,7 +3,7 @@
     python bench/generate.py --size 500M --layout refs --out /work/bench-data
     python bench/generate.py --size 600M --layout refs --huge-item 400M --out /work/bench-data
 
-Writes DIR/<layout>_<size>[_huge<H>][_utf8][_compact][_decimal].json.gz and DIR/<same>.meta.json
+Writes DIR/<layout>_<size>[_huge<H>][_utf8][_compact][_decimal][_seed<N>].json.gz and DIR/<same>.meta.json
 holding the exact counts generated, so a parser's output can be checked against them.
 Prices and provider groups are drawn from pre-rendered JSON fragments: formatting every
 number in Python would make the 2 GB file take longer to write than to parse.  The
@@ -157,7 +157,7 @@ def main() -> None:
     target, huge = parse_size(args.size), parse_size(args.huge_item) if args.huge_item else 0
     name = f"{args.layout}_{args.size}" + (f"_huge{args.huge_item}" if huge else "") + \
         ("_utf8" if args.utf8 else "") + ("_compact" if args.format == "compact" else "") + \
-        ("_decimal" if args.decimal_ids else "")
+        ("_decimal" if args.decimal_ids else "") + (f"_seed{args.seed}" if args.seed != 1 else "")
     os.makedirs(args.out, exist_ok=True)
     path = os.path.join(args.out, name + ".json.gz")
     t0 = time.perf_counter()

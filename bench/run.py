@@ -3,6 +3,7 @@
     python bench/run.py --files /work/bench-data/refs_50M.json.gz /work/bench-data/inline_50M.json.gz \
         --methods reference cms-mrf-extractor --repeat 3
 
+A directory in --files is a set: its .json.gz files go to one command together (bench/README.md).
 Each run is a fresh subprocess (whole-command wall time, imports included), sampled every
 50 ms for the summed RSS of its process tree.  Methods are interleaved within each repeat
 so background noise lands on all of them alike.  See bench/README.md.
@@ -34,8 +35,8 @@ MRF = str(HERE.parent / ".venv" / "bin" / "mrf")
 BASELINE = str(HERE / ".venv-baseline" / "bin" / "mrf-extract")
 BASELINE_NAME = "cms-mrf-extractor"
 
-# {file}: the input path; {tmp}: a fresh directory deleted after the run; {srcdir}: a
-# directory holding only a symlink to {file} (mrf-extract takes a directory, not a file).
+# {file}: the input path (for a set, every file of it); {tmp}: a fresh directory deleted after the run;
+# {srcdir}: a directory holding only symlinks to the input (mrf-extract takes a directory, not a file).
 # slow: skipped on big files with --skip-slow.  timeout: seconds per run.
 METHODS = {
     "reference": dict(cmd=[MRF, "ingest-file", "{file}", "--out", "{tmp}/lake", "--parser", "reference"],
@@ -45,6 +46,16 @@ METHODS = {
     # -q only silences tqdm/logging; decoding settings stay at the package defaults.
     BASELINE_NAME: dict(cmd=[BASELINE, "{srcdir}", "-o", "{tmp}/out", "-q"], slow=False, timeout=1800),
 }
+
+
+def inputs(entry: str) -> list[str]:
+    """A --files entry: a file, or a directory whose .json.gz files are ingested together as a set (one
+    partition, the way a Dagster run ingests a month of a payer: worker processes, one per core)."""
+    return sorted(str(p) for p in Path(entry).glob("*.json.gz")) if os.path.isdir(entry) else [entry]
+
+
+def label(entry: str) -> str:
+    return Path(entry).name + ("/" if os.path.isdir(entry) else "")
 
 
 def json_bytes(path: str) -> int:
@@ -90,8 +101,11 @@ def run_once(name: str, spec: dict, file: str, timeout: float, tmp_root: str | N
     try:
         srcdir = os.path.join(tmp, "src")
         os.mkdir(srcdir)
-        os.symlink(os.path.abspath(file), os.path.join(srcdir, os.path.basename(file)))
-        cmd = [a.format(file=file, tmp=tmp, srcdir=srcdir) for a in spec["cmd"]]
+        for path in inputs(file):
+            os.symlink(os.path.abspath(path), os.path.join(srcdir, os.path.basename(path)))
+        cmd = []
+        for arg in spec["cmd"]:
+            cmd += inputs(file) if arg == "{file}" else [arg.format(tmp=tmp, srcdir=srcdir)]
         os.mkdir(os.path.join(tmp, "tmp"))  # the method's own temp files go too, even when it is killed
         env = dict(os.environ, MRF_OFFLINE="1", TMPDIR=os.path.join(tmp, "tmp"))
         before, busy0 = resource.getrusage(resource.RUSAGE_CHILDREN), busy_seconds()
@@ -177,7 +191,7 @@ def table(results: dict, files: list[str], methods: list[str], sizes: dict) -> s
             notes = sorted({f"{r['status']}: {r.get('note', '')}" for r in bad})
             runs_txt = f"{len(ok)}/{len(runs)}" + (f" ({'; '.join(notes)})" if notes else "") if runs else "skipped"
             if not ok:
-                lines.append(f"| {m} | {Path(f).name} | - | - | - | - | - | - | - | - | {runs_txt} |")
+                lines.append(f"| {m} | {label(f)} | - | - | - | - | - | - | - | - | {runs_txt} |")
                 continue
             rate = med_rate(m, f)
             ratio = f"{rate / base:.2f}x" if base else "-"
@@ -187,7 +201,7 @@ def table(results: dict, files: list[str], methods: list[str], sizes: dict) -> s
             out = statistics.median(r["out_bytes"] for r in ok) / 1e6
             inner = [r["inner"] for r in ok if r.get("inner")]
             inner_txt = f"{statistics.median(inner):.1f}" if inner else "-"
-            lines.append(f"| {m} | {Path(f).name} | {rate:.1f} | {ratio} | {run_ratios(m, f)} | {inner_txt} "
+            lines.append(f"| {m} | {label(f)} | {rate:.1f} | {ratio} | {run_ratios(m, f)} | {inner_txt} "
                          f"| {rss:.0f} | {cores:.2f} | {foreign:.2f} | {out:.1f} | {runs_txt} |")
     return "\n".join(lines)
 
@@ -204,9 +218,9 @@ def main() -> int:
     ap.add_argument("--results", default=str(HERE / "out" / "results.md"))
     args = ap.parse_args()
 
-    sizes = {f: json_bytes(f) for f in args.files}
-    for f in args.files:  # page cache: every method, including the first, reads a warm file
-        with open(f, "rb") as fh:
+    sizes = {f: sum(json_bytes(path) for path in inputs(f)) for f in args.files}
+    for path in (path for f in args.files for path in inputs(f)):  # page cache: every method reads warm files
+        with open(path, "rb") as fh:
             while fh.read(16 << 20):
                 pass
     results: dict[tuple[str, str], list[dict]] = {}
@@ -223,7 +237,7 @@ def main() -> int:
                     dead.add((m, f))
                 rate = (f"{sizes[f] / 1e6 / r['wall']:6.1f} MB/s, {r['rss'] / 1e6:6.0f} MB, other load "
                         f"{r['foreign']:.2f} cores" if r["status"] == "ok" else "")
-                print(f"[{rep + 1}/{args.repeat}] {m:<18} {Path(f).name:<28} {r['status']:<8} {rate} {r.get('note', '')}",
+                print(f"[{rep + 1}/{args.repeat}] {m:<18} {label(f):<28} {r['status']:<8} {rate} {r.get('note', '')}",
                       file=sys.stderr, flush=True)
                 if r["status"] == "failed":
                     print("    stderr tail: " + r["stderr"][-600:].replace("\n", "\n    "), file=sys.stderr)

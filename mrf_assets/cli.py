@@ -1,15 +1,17 @@
-"""The `mrf` command: run the pipeline through Dagster, summarize the lake, ingest one file."""
+"""The `mrf` command: run the pipeline through Dagster, summarize the lake, ingest files outside it."""
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
 import sys
+import time
 import uuid
 
 from mrf_assets.tic.http import HttpClient, offline_from_env
 from mrf_assets.tic.ingest import PARSERS, PartitionIngest
 from mrf_assets.tic.lake import Lake
+from mrf_assets.tic.parallel import WORKERS_ENV, ingest_files as ingest_in_workers
 
 QUIET = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
 SUMMARY_TABLES = ("payer_toc", "mrf_file_list", "rates", "provider_sets", "organizations", "providers", "rejects")
@@ -21,17 +23,20 @@ def main(argv: list[str] | None = None) -> int:
     run = sub.add_parser("materialize", help="materialize every asset and check for a month through Dagster")
     run.add_argument("--month", default=dt.date.today().strftime("%Y-%m"), help="YYYY-MM (default: this month)")
     run.add_argument("--payer", action="append", help="payer slug (repeatable; default: every enabled payer)")
-    one = sub.add_parser("ingest-file", help="parse one in-network file into the lake tables, outside Dagster")
-    one.add_argument("url", help="https://, http://, file:// URL or a path (gzip/zip/plain JSON)")
+    one = sub.add_parser("ingest-file", help="parse in-network files into one partition of the lake, outside Dagster")
+    one.add_argument("urls", nargs="+", metavar="url",
+                     help="https://, http://, file:// URL or a path (gzip/zip/plain JSON)")
     one.add_argument("--out", required=True, help="lake root to write to (folder or s3://...)")
     one.add_argument("--payer", default="adhoc")
     one.add_argument("--month", default=dt.date.today().strftime("%Y-%m"))
     one.add_argument("--parser", choices=PARSERS, default="fast",
                      help="fast (Arrow; falls back per batch) or reference (ijson, item by item)")
+    one.add_argument("--workers", type=int,
+                     help=f"processes for several files (default: ${WORKERS_ENV}, else cores/2 fast, cores reference)")
     args = parser.parse_args(argv)
     if args.command == "materialize":
         return materialize(args.month, args.payer)
-    return ingest_file(args.url, args.out, args.payer, args.month, args.parser)
+    return ingest_files(args.urls, args.out, args.payer, args.month, args.parser, args.workers)
 
 
 def materialize(month: str, slugs: list[str] | None) -> int:
@@ -73,19 +78,42 @@ def print_summary(lake: Lake, month: str, runs: list[tuple]) -> None:
     print(f"\nfiles: {lake.base}/<table>/month={month}/payer=<slug>/ (read through _manifest.json)")
 
 
-def ingest_file(url: str, out: str, payer: str, month: str, parser: str = "fast") -> int:
+def ingest_files(urls: list[str], out: str, payer: str, month: str, parser: str = "fast",
+                 workers: int | None = None) -> int:
+    """Files into one partition; several go to worker processes, as a Dagster run ingests them."""
     lake = Lake(out)
-    ingest = PartitionIngest(lake, payer, month, uuid.uuid4().hex, HttpClient(offline=offline_from_env()), parser=parser)
-    stat = ingest.ingest(url)
+    ingest = PartitionIngest(lake, payer, month, uuid.uuid4().hex, HttpClient(offline=offline_from_env()),
+                             parser=parser)
+    started = time.perf_counter()
+    stats = ingest_in_workers(ingest, urls, workers)
+    seconds = time.perf_counter() - started
     ingest.commit()
+    if len(stats) == 1:
+        _print_file(stats[0], lake, month, payer)
+    else:
+        _print_files(stats, seconds)
+    print(f"{'written to':>16}: {lake.partition_dir('rates', month, payer)}")
+    return 1 if any(stat["status"] != "ok" for stat in stats) else 0
+
+
+def _print_file(stat: dict, lake: Lake, month: str, payer: str) -> None:
     for key in ("status", "error", "parser", "container", "bytes", "json_bytes", "items", "prices", "rows",
                 "rows_rejected", "provider_groups", "items_fallback", "items_giant", "seconds", "mb_per_s"):
         print(f"{key:>16}: {stat.get(key)}")
     print(f"{'rates rows':>16}: {lake.manifest('rates', month, payer)['rows']} (one per price; 'rows' counts "
           f"price x provider group, the rates x provider_sets view)")
-    print(f"{'written to':>16}: {lake.partition_dir('rates', month, payer)}")
-    return 0 if stat["status"] == "ok" else 1
 
+
+def _print_files(stats: list[dict], seconds: float) -> None:
+    print(f"{'status':<7} {'MB of JSON':>10} {'rows':>12} {'MB/s':>7}  file")
+    for stat in stats:
+        print(f"{stat['status']:<7} {(stat.get('json_bytes') or 0) / 1e6:>10.1f} {stat.get('rows') or 0:>12,} "
+              f"{stat.get('mb_per_s') or 0:>7.1f}  {stat['url']}" + (f"  ({stat['error']})" if stat["error"] else ""))
+    total = sum(stat.get("json_bytes") or 0 for stat in stats)
+    print(f"{'files':>16}: {len(stats)} ({sum(stat['status'] != 'ok' for stat in stats)} failed)")
+    print(f"{'json_bytes':>16}: {total}")
+    print(f"{'seconds':>16}: {seconds:.3f} (every file, worker start-up included)")
+    print(f"{'mb_per_s':>16}: {total / 1e6 / seconds:.2f}")
 
 if __name__ == "__main__":
     sys.exit(main())

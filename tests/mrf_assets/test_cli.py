@@ -30,6 +30,16 @@ def test_ingest_file_writes_the_tables(tmp_path):
     assert rates.join(sets, on="provider_set_uuid").select(pl.len()).collect().item() == 69069
 
 
+def test_ingest_file_takes_several_files_into_one_partition_in_worker_processes(tmp_path):
+    cms = sorted((DEMO / "cms-v2").glob("in-network-*.json"))
+    done = mrf("ingest-file", str(UHC), *map(str, cms), "--out", str(tmp_path / "out"), "--month", "2022-09",
+               "--workers", "2")
+    assert done.returncode == 0, done.stderr
+    assert f"files: {1 + len(cms)} (0 failed)" in done.stdout and "mb_per_s: " in done.stdout
+    stats = pl.from_arrow(Lake(str(tmp_path / "out")).read("file_stats", "2022-09", "adhoc"))
+    assert stats["status"].to_list() == ["ok"] * (1 + len(cms)) and stats["rows"].sum() > 69069
+
+
 def test_ingest_file_fails_clearly_on_a_truncated_file(tmp_path):
     cut = tmp_path / "cut.json.gz"
     cut.write_bytes(UHC.read_bytes()[:300_000])
