@@ -34,6 +34,9 @@ from mrf_assets.tic.normalize import Normalizer, text
 from mrf_assets.tic.sources import SourceError, open_json
 
 BATCH_BYTES = 6 << 20  # of item JSON per Arrow batch: with two flatten threads, the best speed under 1 GB
+# The first reference batches are smaller, so that both threads resolve a small file's references (items
+# wait for all of them) while big files keep full batches (a 1.5 MB batch costs 14% more per byte).
+FIRST_REFERENCE_BYTES = BATCH_BYTES // 4
 BLOCK = 8 << 20
 GIANT_ITEM = 64 << 20
 GIANT_RATE = 512 << 20  # one negotiated rate this big cannot be decoded within bounded memory
@@ -105,7 +108,7 @@ class FastFile:
         refs_done, frozen = not references, False  # frozen: in_network has started
         batch: list[bytes] = []
         refs: list[tuple] = []
-        size = first = index = refs_size = 0
+        size = first = index = refs_size = refs_batches = 0
         with tempfile.TemporaryDirectory(prefix="mrf-giant-") as spill:
             scanner = TopLevelScanner(max_element_bytes=GIANT_ITEM, spill_dir=spill)
             for block in _blocks(self.path, self.stat):
@@ -116,9 +119,10 @@ class FastFile:
                     elif key == "provider_references" and references and kind in ("element", "big_element"):
                         refs.append(event)
                         refs_size += len(event[2])
-                        if refs_size >= BATCH_BYTES or kind == "big_element":
+                        limit = BATCH_BYTES if refs_batches >= FLATTEN_THREADS else FIRST_REFERENCE_BYTES
+                        if refs_size >= limit or kind == "big_element":
                             self._add_references(header, refs)
-                            refs, refs_size = [], 0
+                            refs, refs_size, refs_batches = [], 0, refs_batches + 1
                     elif key == "provider_references" and kind == "array_end":
                         self._add_references(header, refs)
                         refs, refs_size = [], 0
