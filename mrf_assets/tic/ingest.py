@@ -19,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import ijson
+import numpy as np
 import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -32,6 +33,7 @@ from mrf_assets.tic.in_network import iter_items, iter_references, scan_preamble
 from mrf_assets.tic.lake import Lake, PartitionWriter, WriteBehind
 from mrf_assets.tic.normalize import BATCH_ROWS, FileContext, Normalizer, record_json, text
 from mrf_assets.tic.provider_sets import SeenKeys
+from mrf_assets.tic.segments import run_starts
 from mrf_assets.tic.sources import SourceError, fetch, open_json
 from mrf_assets.tic.tables import FILE_STATS, TABLES
 
@@ -118,14 +120,16 @@ class PartitionIngest:
         for part in parts:
             path = posixpath.join(writer.dir, part["path"])
             keys = value_keys(pq.read_table(path, columns=[key], filesystem=self.lake.fs)[key])
-            fresh = ~seen.contains(keys)
-            seen.add(keys[fresh])
+            starts = run_starts(keys)  # a set's members (a group's NPIs) are consecutive rows: one test per run
+            fresh = ~seen.contains(keys[starts])
+            seen.add(keys[starts[fresh]])
             if fresh.all():  # the usual part: its other columns are never read
                 writer.parts.append(part)
                 continue
+            rows = np.repeat(fresh, np.diff(np.append(starts, len(keys))))
             frame = pq.read_table(path, filesystem=self.lake.fs)
             self.lake.fs.delete_file(path)
-            writer.write_table(frame.filter(pa.array(fresh)), key=f"dedup-{part['key']}", source=part["source"])
+            writer.write_table(frame.filter(pa.array(rows)), key=f"dedup-{part['key']}", source=part["source"])
 
     def _stream(self, url: str, fid: str, path: Path, stat: dict) -> Normalizer:
         stat["parser"] = self.parser
