@@ -50,7 +50,7 @@ METHODS = {
 
 def inputs(entry: str) -> list[str]:
     """A --files entry: a file, or a directory whose .json.gz files are ingested together as a set (one
-    partition, the way a Dagster run ingests a month of a payer: worker processes, one per core)."""
+    partition, the way a Dagster run ingests a month of a payer, in worker processes)."""
     return sorted(str(p) for p in Path(entry).glob("*.json.gz")) if os.path.isdir(entry) else [entry]
 
 

@@ -11,7 +11,7 @@ import uuid
 from mrf_assets.tic.http import HttpClient, offline_from_env
 from mrf_assets.tic.ingest import PARSERS, PartitionIngest
 from mrf_assets.tic.lake import Lake
-from mrf_assets.tic.parallel import WORKERS_ENV, ingest_files as ingest_in_workers
+from mrf_assets.tic.parallel import WORKERS_ENV, ingest_files
 
 QUIET = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
 SUMMARY_TABLES = ("payer_toc", "mrf_file_list", "rates", "provider_sets", "organizations", "providers", "rejects")
@@ -36,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "materialize":
         return materialize(args.month, args.payer)
-    return ingest_files(args.urls, args.out, args.payer, args.month, args.parser, args.workers)
+    return ingest_command(args.urls, args.out, args.payer, args.month, args.parser, args.workers)
 
 
 def materialize(month: str, slugs: list[str] | None) -> int:
@@ -78,14 +78,14 @@ def print_summary(lake: Lake, month: str, runs: list[tuple]) -> None:
     print(f"\nfiles: {lake.base}/<table>/month={month}/payer=<slug>/ (read through _manifest.json)")
 
 
-def ingest_files(urls: list[str], out: str, payer: str, month: str, parser: str = "fast",
-                 workers: int | None = None) -> int:
+def ingest_command(urls: list[str], out: str, payer: str, month: str, parser: str = "fast",
+                   workers: int | None = None) -> int:
     """Files into one partition; several go to worker processes, as a Dagster run ingests them."""
     lake = Lake(out)
     ingest = PartitionIngest(lake, payer, month, uuid.uuid4().hex, HttpClient(offline=offline_from_env()),
                              parser=parser)
     started = time.perf_counter()
-    stats = ingest_in_workers(ingest, urls, workers)
+    stats = ingest_files(ingest, urls, workers)
     seconds = time.perf_counter() - started
     ingest.commit()
     if len(stats) == 1:
@@ -114,6 +114,7 @@ def _print_files(stats: list[dict], seconds: float) -> None:
     print(f"{'json_bytes':>16}: {total}")
     print(f"{'seconds':>16}: {seconds:.3f} (every file, worker start-up included)")
     print(f"{'mb_per_s':>16}: {total / 1e6 / seconds:.2f}")
+
 
 if __name__ == "__main__":
     sys.exit(main())

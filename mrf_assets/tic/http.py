@@ -159,7 +159,7 @@ class HttpClient:
                                         timeout=(self.connect_timeout, self.read_timeout))
         except requests.RequestException as exc:
             if isinstance(exc, (requests.ConnectionError, requests.Timeout)):
-                self._unanswered_by(host, exc)
+                self._count_unanswered(host, exc)
             # urllib3 puts the full URL in "Max retries exceeded with url: ..." messages.
             message = str(exc)
             if scrub(message) == message:
@@ -212,7 +212,7 @@ class HttpClient:
         tmp.replace(dest)
         return dest
 
-    def _unanswered_by(self, host: str, exc: Exception) -> None:
+    def _count_unanswered(self, host: str, exc: Exception) -> None:
         count = self._unanswered[host] = self._unanswered.get(host, 0) + 1
         if count >= self.silent_host_after:
             log.warning("%s did not answer %d requests in a row; not asking it again in this run", host, count)

@@ -2,10 +2,9 @@
 
 It produces exactly the reference path's rows. What it cannot decode (a batch with a value the Arrow
 schema does not take, e.g. quoted numbers) goes through the reference Normalizer item by item, counted
-in `items_fallback`. A file whose provider ids are decimals is decoded with text ids from the first
-batch that needs them. A giant item (over GIANT_ITEM bytes) is spilled
-to disk by the scanner and decoded in chunks of its negotiated rates, so memory stays bounded by a
-chunk, not the item.
+in `items_fallback`; a file whose provider ids are decimals is decoded with text ids from the first
+batch that needs them. A giant item (over GIANT_ITEM bytes) is spilled to disk by the scanner and
+decoded in chunks of its negotiated rates, so memory stays bounded by a chunk, not the item.
 """
 
 from __future__ import annotations
