@@ -281,9 +281,10 @@ class PartitionIngest:
 
 
 def _close(parts) -> None:
-    """Closing a part encodes its last row group (rates and provider sets: ~30 ms each per file, when
-    nothing else runs): side by side, as parquet encoding releases the GIL."""
-    with ThreadPoolExecutor(len(parts), thread_name_prefix="mrf-close") as pool:
+    """Closing a part encodes its last row group (rates and provider sets, the first two parts: ~30 ms
+    each per file, when nothing else runs): two at a time, as parquet encoding releases the GIL (a thread
+    per part would cost more to start, ~1 ms each here, than the small tables take to close)."""
+    with ThreadPoolExecutor(2, thread_name_prefix="mrf-close") as pool:
         for future in [pool.submit(part.close) for part in parts]:
             future.result()
 
