@@ -44,8 +44,7 @@ def build_rates(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition:
         ingest = PartitionIngest(target, slug, lake_month(month), context.run_id, http.client(payer),
                                  resolve=payer.resolve, log=context.log)
         urls = mrf_file_list.filter(pl.col("file_type") == "in_network")["url"].to_list()
-        workers = min(default_workers(ingest.parser), len(urls))
-        context.log.info(f"{len(urls)} in-network files, {workers} worker process(es)")
+        context.log.info(f"{len(urls)} in-network files, {min(default_workers(), len(urls))} worker process(es)")
         ingest_files(ingest, urls)
         manifests = ingest.commit()
         stats = ingest.stats

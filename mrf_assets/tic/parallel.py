@@ -8,26 +8,22 @@ import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
 
-from mrf_assets.tic.fast.stream import FLATTEN_THREADS
 from mrf_assets.tic.ingest import PartitionIngest
 
 WORKERS_ENV = "MRF_FILE_WORKERS"
 
 
-def default_workers(parser: str = "fast") -> int:
-    """MRF_FILE_WORKERS, else a process per core for the reference parser, which uses one, and a process per
-    FLATTEN_THREADS cores for the fast one, which keeps that many busy itself: on 2 cores a second process
-    adds the merge of the workers' parts and 20% more CPU (ten 50 MB files: 1 worker 6.4-6.8 s, 2 workers
-    6.8-7.2 s)."""
-    if os.environ.get(WORKERS_ENV):
-        return max(1, int(os.environ[WORKERS_ENV]))
-    cores = os.cpu_count() or 1
-    return max(1, cores // FLATTEN_THREADS if parser == "fast" else cores)
+def default_workers() -> int:
+    """MRF_FILE_WORKERS, else a process per core. The fast path keeps two cores busy on its own, so on
+    local files one process per two cores would do as well (ten 50 MB files on 2 cores: 1 worker 6.4-6.8 s,
+    2 workers 6.8-7.2 s), but a file is downloaded before it is parsed, and only another worker parses
+    while one downloads."""
+    return max(1, int(os.environ.get(WORKERS_ENV) or os.cpu_count() or 1))
 
 
 def ingest_files(ingest: PartitionIngest, urls: list[str], workers: int | None = None) -> list[dict]:
     """Ingest every URL into `ingest`'s partition; returns the file_stats rows in URL order."""
-    workers = min(workers or default_workers(ingest.parser), len(urls))
+    workers = min(workers or default_workers(), len(urls))
     if workers <= 1:
         return [ingest.ingest(url) for url in urls]
     spec = ingest.worker_spec()
