@@ -192,3 +192,25 @@ def test_decimal_provider_ids_keep_their_text_on_the_fast_path(tmp_path, token, 
     assert stat["items_fallback"] == (2 if falls_back else 0) and stat["rows"] == 4
     ids = pl.from_arrow(Lake(str(tmp_path / "fast")).read("provider_sets", "2026-11", "p", TABLES["provider_sets"]))
     assert set(ids["provider_group_id"]) == {"7", str(json.loads(token, parse_float=Decimal))}
+
+
+def test_decimal_ids_of_remote_references_resolve_on_the_fast_path(tmp_path):
+    """CareFirst's shape: every reference is remote (read by the reference rules) and its id a decimal;
+    the items, decoded with text ids, must find them."""
+    price = {"negotiated_type": "negotiated", "negotiated_rate": 12.5, "expiration_date": "9999-12-31",
+             "billing_class": "professional"}
+    remote = next(iter(REMOTE))
+    references = [{"provider_group_id": f"@raw:{i}@", "location": remote} for i in ("690.64500", "690.64510")]
+    items = [{"negotiation_arrangement": "ffs", "name": "n", "billing_code_type": "CPT",
+              "billing_code_type_version": "2024", "billing_code": str(27447 + n), "description": "d",
+              "negotiated_rates": [{"provider_references": ["@raw:690.64500@", "@raw:690.64510@"],
+                                    "negotiated_prices": [price]},
+                                   {"provider_references": ["@raw:690.6451@"], "negotiated_prices": [price]}]}
+             for n in range(3)]
+    doc = {"reporting_entity_name": "x", "last_updated_on": "2026-11-01", "version": "1.0.0",
+           "provider_references": references, "in_network": items}
+    path = tmp_path / "in.json"
+    path.write_text(RAW.sub(r"\1", json.dumps(doc)))
+    _, [stat] = assert_same(tmp_path, path)
+    # two groups per remote reference, both references per first rate; 690.6451 is not 690.64510
+    assert stat["items_fallback"] == 0 and stat["rows"] == 3 * 4 and stat["rows_rejected"] == 3
