@@ -7,6 +7,8 @@ import subprocess
 import sys
 
 import dagster as dg
+import pytest
+import yaml
 from dagster._core.workspace.context import WorkspaceProcessContext
 from dagster._core.workspace.load_target import WorkspaceFileTarget
 
@@ -58,3 +60,15 @@ def test_environment_selects_registry_and_lake(tmp_path, monkeypatch):
     assert defs.resources["lake"].url == str(tmp_path / "lake")
     keys = defs.resolve_job_def(INGEST_JOB).partitions_def.get_partition_keys()
     assert {k.keys_by_dimension["payer"] for k in keys} == {"only-one"}
+
+
+@pytest.mark.parametrize("profile", ["dagster.yaml", "deploy/production/dagster.yaml"])
+def test_the_per_payer_run_limit_keys_on_a_tag_every_partition_run_carries(profile):
+    """A run launched from the UI for a partition carries the partition's tags only (not the `payer` tag
+    our schedules add): the one-run-per-payer limit must key on one of those."""
+    limits = yaml.safe_load((REPO / profile).read_text())["concurrency"]["runs"]["tag_concurrency_limits"]
+    job = build_defs().resolve_job_def(INGEST_JOB)
+    key = dg.MultiPartitionKey({"month": "2026-11-01", "payer": "cms-v1"})
+    tags = job.get_tags_for_partition_key(key, None)  # what a UI launch or a backfill puts on the run
+    [limit] = [limit for limit in limits if limit.get("value", {}).get("applyLimitPerUniqueValue")]
+    assert tags[limit["key"]] == "cms-v1" and limit["limit"] == 1
