@@ -50,11 +50,12 @@ def quote_reference_ids(data: bytes) -> bytes:
     parts = _REFERENCE_LIST.split(data)  # text, key, ids, text, key, ids, ..., text
     if len(parts) == 1:
         return data
-    lists = b"]".join(parts[2::3]).translate(None, b" \t\r\n") + b"]"
+    joined = b"]".join(parts[2::3])
+    lists = joined.translate(None, b" \t\r\n") + b"]"
     if _EXACT_LISTS.fullmatch(lists):  # the usual case: a check and two replaces, 4x cheaper than a substitution per id
         quoted = b'"' + lists[:-1].replace(b",", b'","').replace(b"]", b'"]"') + b'"'
     else:
-        quoted = _ID_TOKEN.sub(rb'"\g<0>"', b"]".join(parts[2::3]))
+        quoted = _ID_TOKEN.sub(rb'"\g<0>"', joined)
     parts[2::3] = quoted.split(b"]")
     return b"".join(parts)
 
