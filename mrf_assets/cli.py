@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     one.add_argument("--parser", choices=PARSERS, default="fast",
                      help="fast (Arrow; falls back per batch) or reference (ijson, item by item)")
     one.add_argument("--workers", type=int,
-                     help=f"processes for several files (default: ${WORKERS_ENV} or every core)")
+                     help=f"processes for several files (default: ${WORKERS_ENV} or one per two cores)")
     args = parser.parse_args(argv)
     if args.command == "materialize":
         return materialize(args.month, args.payer)

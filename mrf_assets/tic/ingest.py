@@ -15,7 +15,7 @@ import posixpath
 import tempfile
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import ijson
@@ -64,22 +64,31 @@ class PartitionIngest:
         self.seen_sets = SeenKeys()
         self.adopted = 0  # files ingested by worker processes (their parts may repeat groups and sets)
         self._remote: dict[str, list[dict] | Exception] = {}
+        self._closer = ThreadPoolExecutor(1, thread_name_prefix="mrf-close-file")
+        self._closing: tuple[dict, float, Future | None] | None = None  # the last file, its parts closing
         self._tmp = tempfile.TemporaryDirectory(prefix="mrf-ingest-")
         self.workdir = Path(self._tmp.name)
 
-    def ingest(self, url: str) -> dict:
-        """Ingest one file; returns its file_stats row (status 'ok' or 'failed')."""
+    def download(self, url: str) -> Path:
+        """The file behind a URL on local disk (a local file is not copied). Thread-safe: the next file
+        may download while this one is parsed."""
+        return fetch(self.resolve(url), self.http, self.workdir)
+
+    def ingest(self, url: str, downloaded: Future | None = None) -> dict:
+        """Ingest one file; returns its file_stats row (status 'ok' or 'failed'). `downloaded`: the
+        file's `download` started earlier, whose errors fail the file like its own. The file's last
+        parts close while the next file is parsed: `settle()` (or `commit()`) waits for them."""
+        started = time.perf_counter()
         url = self.resolve(url)
         fid = make_file_id(url)
-        started = time.perf_counter()
         stat = {"payer": self.payer, "month": self.month, "file_id": fid, "url": redact_url(url),
                 "status": "ok", "error": None}
-        normalizer = None
+        normalizer = closing = None
         path = None
         try:
-            path = fetch(url, self.http, self.workdir)
+            path = downloaded.result() if downloaded is not None else fetch(url, self.http, self.workdir)
             stat["bytes"] = path.stat().st_size
-            normalizer = self._stream(url, fid, path, stat)
+            normalizer, closing = self._stream(url, fid, path, stat)
         except FILE_ERRORS as exc:
             stat.update(status="failed", error=_describe(exc))
             for writer in self.writers.values():
@@ -95,12 +104,24 @@ class PartitionIngest:
             self.seen_groups |= normalizer.new_groups
             self.seen_orgs |= normalizer.new_orgs
             self.seen_sets.update(normalizer.sets.new)
+        self.stats.append(stat)
+        self.settle()  # the file before this one, which closed while this one was parsed
+        self._closing = (stat, started, closing and self._closer.submit(closing))
+        return stat
+
+    def settle(self) -> None:
+        """Wait for the last file's parts to close, then time and log it. A part that cannot be written
+        raises here: the lake is broken, not the payer's file, and the run must not publish."""
+        if self._closing is None:
+            return
+        stat, started, closed = self._closing
+        self._closing = None
+        if closed is not None:
+            closed.result()
         seconds = time.perf_counter() - started
         stat["seconds"] = round(seconds, 3)
         stat["mb_per_s"] = round((stat.get("json_bytes") or 0) / 1e6 / seconds, 2) if seconds else None
-        self.stats.append(stat)
         self._log_file(stat)
-        return stat
 
     def _log_file(self, stat: dict) -> None:
         if stat["status"] != "ok":
@@ -131,18 +152,27 @@ class PartitionIngest:
             self.lake.fs.delete_file(path)
             writer.write_table(frame.filter(pa.array(rows)), key=f"dedup-{part['key']}", source=part["source"])
 
-    def _stream(self, url: str, fid: str, path: Path, stat: dict) -> Normalizer:
+    def _stream(self, url: str, fid: str, path: Path, stat: dict) -> tuple[Normalizer, Callable[[], None]]:
+        """The file's normalizer, and what closes its parts (left to the caller, so that closing overlaps
+        the next file)."""
         stat["parser"] = self.parser
         parts = self._open_parts(fid, stat)
+        writer = WriteBehind(depth=8)  # a batch hands over up to five tables; a few batches may queue
+
+        def close() -> None:
+            writer.close()
+            _close(parts.values())
+
         try:
             if self.parser == "fast":
-                normalizer = self._stream_fast(fid, path, stat, parts)
+                normalizer = self._stream_fast(fid, path, stat, parts, writer)
             else:
-                normalizer = self._stream_reference(fid, path, stat, parts)
-        finally:
-            _close(parts.values())
+                normalizer = self._stream_reference(fid, path, stat, parts, writer)
+        except BaseException:
+            close()
+            raise
         stat.update({k: normalizer.counts.get(k, 0) for k in STAT_COUNTS})
-        return normalizer
+        return normalizer, close
 
     def _open_parts(self, fid: str, stat: dict) -> dict:
         return {name: self.writers[name].open_part(fid, source=stat["url"])
@@ -153,9 +183,7 @@ class PartitionIngest:
         stat.update(schema_version=ctx.schema_version, last_updated_on=ctx.last_updated_on)
         return Normalizer(ctx, self._fetch_remote, self.seen_groups, self.seen_orgs, self.seen_sets)
 
-    def _stream_fast(self, fid: str, path: Path, stat: dict, parts: dict) -> Normalizer:
-        writer = WriteBehind(depth=8)  # a batch hands over up to five tables; a few batches may queue
-
+    def _stream_fast(self, fid: str, path: Path, stat: dict, parts: dict, writer: WriteBehind) -> Normalizer:
         def flush(rates=None, discard: bool = False) -> None:
             if discard:  # a second pass starts over: drop what the first one wrote
                 writer.drain()
@@ -170,15 +198,12 @@ class PartitionIngest:
                 writer.put(parts[name], table)
 
         fast = FastFile(path, lambda header: self._normalizer(fid, header, stat), flush, stat)
-        try:
-            normalizer = fast.run()
-            flush()
-        finally:
-            writer.close()
+        normalizer = fast.run()
+        flush()
         stat["schema_version"], stat["last_updated_on"] = normalizer.ctx.schema_version, normalizer.ctx.last_updated_on
         return normalizer
 
-    def _stream_reference(self, fid: str, path: Path, stat: dict, parts: dict) -> Normalizer:
+    def _stream_reference(self, fid: str, path: Path, stat: dict, parts: dict, writer: WriteBehind) -> Normalizer:
         with open_json(path) as stream:
             stat["container"] = stream.container
             pending: list[dict] = []
@@ -194,9 +219,9 @@ class PartitionIngest:
             for index, item in enumerate(iter_items(stream)):
                 normalizer.add_item(item, index)
                 if len(normalizer.rates) >= BATCH_ROWS or len(normalizer.rejects) >= BATCH_ROWS:
-                    self._flush(normalizer, parts)
+                    self._flush(normalizer, parts, writer)
             stat["json_bytes"] = stream.bytes_read
-        self._flush(normalizer, parts)
+        self._flush(normalizer, parts, writer)
         return normalizer
 
     @staticmethod
@@ -216,9 +241,9 @@ class PartitionIngest:
         return ready
 
     @classmethod
-    def _flush(cls, normalizer: Normalizer, parts: dict) -> None:
+    def _flush(cls, normalizer: Normalizer, parts: dict, writer: WriteBehind) -> None:
         for name, table in cls._take(normalizer):
-            parts[name].write(table)
+            writer.put(parts[name], table)
 
     def _fetch_remote(self, location: str) -> list[dict]:
         """Provider groups of a remote provider-reference file, fetched once per URL."""
@@ -269,6 +294,8 @@ class PartitionIngest:
 
     def commit(self) -> dict[str, dict]:
         """Publish every table of the partition; returns the manifests by table name."""
+        self.settle()
+        self._closer.shutdown()
         self._deduplicate("providers", "provider_group_uuid")
         self._deduplicate("provider_sets", "provider_set_uuid")
         self._merge_organizations()

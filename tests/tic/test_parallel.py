@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
 import polars as pl
 
 from mrf_assets.tic.http import HttpClient
 from mrf_assets.tic.ingest import PartitionIngest
 from mrf_assets.tic.lake import Lake
-from mrf_assets.tic.parallel import ingest_files
+from mrf_assets.tic.parallel import WORKERS_ENV, default_workers, ingest_files
 from mrf_assets.tic.tables import TABLES
 from tests.conftest import DEMO
 
@@ -36,3 +41,55 @@ def test_two_workers_equal_one(tmp_path):
     assert sets.height and sets.is_duplicated().sum() == 0  # and so are provider sets
     stats = pl.from_arrow(two.read("file_stats", "2026-11", "p"))
     assert stats["url"].to_list() == FILES
+
+
+class TimedIngest(PartitionIngest):
+    """Records when each file's parse returned (time.monotonic, as the loopback server stamps requests)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.parsed: dict[str, float] = {}
+
+    def ingest(self, url, downloaded=None):
+        stat = super().ingest(url, downloaded)
+        self.parsed[url] = time.monotonic()
+        return stat
+
+
+def test_one_worker_downloads_the_next_file_while_it_parses(tmp_path, payer_web):
+    """A remote month in one process: file 2 is requested before file 1 is parsed, a download that
+    fails (HTML with 200, 404) fails that file alone, and the partition equals the local files'."""
+    urls = [payer_web.add(f"/mrf/{i}-{Path(f).name}", Path(f).read_bytes()) for i, f in enumerate(FILES)]
+    urls.insert(1, payer_web.add("/mrf/blocked.json.gz", b"<html><body>Access Denied</body></html>"))
+    urls.append(payer_web.url("/mrf/missing.json.gz"))
+    lake = Lake(str(tmp_path / "remote"))
+    ingest = TimedIngest(lake, "p", "2026-11", "run-remote", HttpClient(offline=True, retries=0))
+    stats = ingest_files(ingest, urls, workers=1)
+    assert [s["status"] for s in stats] == ["ok", "failed"] + ["ok"] * (len(FILES) - 1) + ["failed"]
+    assert "HTML" in stats[1]["error"] and "HTTP 404" in stats[-1]["error"]
+    assert all(s["seconds"] > 0 for s in stats)
+    requested = {e.path: e.at for e in payer_web.exchanges if e.method == "GET"}
+    for url, after in zip(urls, urls[1:]):
+        assert requested[urlsplit(after).path] < ingest.parsed[url], f"{after} waited for {url}"
+    ingest.commit()
+    local = run(tmp_path / "local", 1)
+    for name in ("rates", "provider_sets", "providers", "organizations"):
+        local_ids = ("file_id", "rate_uuid")  # a file's id is its URL's
+        a = pl.from_arrow(local.read(name, "2026-11", "p", TABLES[name])).drop(local_ids, strict=False)
+        b = pl.from_arrow(lake.read(name, "2026-11", "p", TABLES[name])).drop(local_ids, strict=False)
+        assert a.sort(a.columns).equals(b.sort(a.columns)), name
+
+
+def test_a_file_listed_twice_in_a_row_is_downloaded_once_at_a_time(tmp_path, payer_web):
+    url = payer_web.add("/mrf/a.json", Path(FILES[0]).read_bytes())
+    ingest = PartitionIngest(Lake(str(tmp_path)), "p", "2026-11", "run-twice", HttpClient(offline=True))
+    assert [s["status"] for s in ingest_files(ingest, [url, url], workers=1)] == ["ok", "ok"]
+
+
+def test_default_workers_one_per_two_cores(monkeypatch):
+    monkeypatch.delenv(WORKERS_ENV, raising=False)
+    for cores, workers in ((1, 1), (2, 1), (3, 1), (8, 4), (None, 1)):
+        monkeypatch.setattr(os, "cpu_count", lambda: cores)
+        assert default_workers() == workers
+    monkeypatch.setenv(WORKERS_ENV, "3")
+    assert default_workers() == 3
