@@ -12,6 +12,7 @@ default gzip level 6 is beyond isal (0-3), so zlib deflates it on a second threa
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import queue
@@ -152,12 +153,16 @@ def main() -> None:
                     help="mixed: ~3%% items pretty-printed, varied separators; compact: same content, no whitespace")
     ap.add_argument("--decimal-ids", action="store_true",
                     help="provider_group_id as decimals with trailing zeros kept (690.64500), as CareFirst and Anthem")
+    ap.add_argument("--reference-lists", type=int, default=0, metavar="K",
+                    help="rates draw their provider_references from K lists, as real payers' do (CareFirst: 74 "
+                         "lists for 122 k rates, UHC: 3 for 48 k); default: a random list per rate (every set new)")
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
     target, huge = parse_size(args.size), parse_size(args.huge_item) if args.huge_item else 0
     name = f"{args.layout}_{args.size}" + (f"_huge{args.huge_item}" if huge else "") + \
         ("_utf8" if args.utf8 else "") + ("_compact" if args.format == "compact" else "") + \
-        ("_decimal" if args.decimal_ids else "") + (f"_seed{args.seed}" if args.seed != 1 else "")
+        ("_decimal" if args.decimal_ids else "") + (f"_lists{args.reference_lists}" if args.reference_lists else "") + \
+        (f"_seed{args.seed}" if args.seed != 1 else "")
     os.makedirs(args.out, exist_ok=True)
     path = os.path.join(args.out, name + ".json.gz")
     t0 = time.perf_counter()
@@ -202,11 +207,16 @@ def generate(path: str, target: int, huge: int, args) -> dict:
     words = WORDS + (["clínica", "niño", "señal", "über", "naïve"] if args.utf8 else [])
     fmt = '{"%s":[%%s],"negotiated_prices":[%%s]}' % ("provider_references" if refs else "provider_groups")
 
+    # Shared lists: drawn once, picked with a skew (a payer's main networks cover most rates).
+    lists = [rnd.sample(pool, rnd.randint(1, 5)) for _ in range(args.reference_lists)] if refs else []
+    cum_weights = list(itertools.accumulate(1 / (k + 1) for k in range(len(lists))))
+
     def render_rates(n_rates: int, inst: bool) -> tuple[str, list[int]]:
         """n_rates negotiated_rate objects joined by ','; counts [rates, prices, rows, rows_npi]."""
         pp, ri, smp, texts, cnt = prices[inst], rnd.randint, rnd.sample, [], [n_rates, 0, 0, 0]
         for _ in range(n_rates):
-            who, ps = smp(pool, ri(1, 5) if refs else ri(1, 3)), smp(pp, ri(1, 4))
+            who = rnd.choices(lists, cum_weights=cum_weights)[0] if lists else smp(pool, ri(1, 5) if refs else ri(1, 3))
+            ps = smp(pp, ri(1, 4))
             texts.append(fmt % (",".join(w[0] for w in who), ",".join(ps)))
             cnt[1] += len(ps)
             cnt[2] += sum(w[1] for w in who) * len(ps)
