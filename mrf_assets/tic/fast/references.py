@@ -43,14 +43,19 @@ class NeedsPython(Exception):
     """This batch of references has something only the reference rules handle."""
 
 
-def decode_references(blobs: list[bytes]) -> pa.Table:
-    try:
-        table = decode_lines(blobs, REFERENCE_SCHEMA)
-    except pa.ArrowInvalid:
+def decode_references(blobs: list[bytes], text_ids: bool = False) -> tuple[pa.Table, bool]:
+    """The batch's references, and whether their ids had to be decoded as text (decimal ids: a file
+    that has them decodes the rest of its batches that way, without trying integers first)."""
+    if not text_ids:
+        try:
+            table = decode_lines(blobs, REFERENCE_SCHEMA)
+        except pa.ArrowInvalid:
+            text_ids = True
+    if text_ids:
         table = decode_lines(blobs, TEXT_ID_REFERENCE_SCHEMA, quote_group_ids)
     if table["provider_group_id"].null_count or table["location"].null_count < table.num_rows:
         raise NeedsPython()
-    return table
+    return table, text_ids
 
 
 def _uuid5(texts: pl.Series) -> pl.Series:
@@ -237,15 +242,17 @@ class FileReferences:
         self.frames: list[pl.DataFrame] = []
         self._table: ReferenceTable | None = None
         self._version, self._python_version = 0, -1
+        self.text_ids = False  # decimal provider ids seen: the next batches decode ids as text
 
-    @staticmethod
-    def prepare(events: list[tuple]) -> tuple[pl.DataFrame, NewRecords] | None:
+    def prepare(self, events: list[tuple]) -> tuple[pl.DataFrame, NewRecords] | None:
         """A batch of scanner events decoded and resolved column-wise (`resolve`), on any thread; None
         when only the reference rules can take it (a giant reference is loaded on its own)."""
         if any(e[0] == "big_element" for e in events):
             return None
         try:
-            frame, good = resolve(decode_references([e[2] for e in events]))
+            table, text_ids = decode_references([e[2] for e in events], self.text_ids)
+            self.text_ids |= text_ids
+            frame, good = resolve(table)
         except (NeedsPython, pa.ArrowInvalid, pa.ArrowNotImplementedError):
             return None
         return frame, NewRecords.of(good)

@@ -214,7 +214,7 @@ class FastFile:
         if not events:
             return
         self._normalizer(header)
-        self._references.append((events, self._pool.submit(FileReferences.prepare, events)))
+        self._references.append((events, self._pool.submit(self.refs.prepare, events)))
         self._collect_references(keep=FLATTEN_THREADS)
 
     def _collect_references(self, keep: int = 0) -> None:
