@@ -6,13 +6,11 @@ Warning only: month-over-month volume change.
 
 from __future__ import annotations
 
-import datetime as dt
-
 import dagster as dg
 import polars as pl
 
 from mrf_assets.tic import quality
-from mrf_assets.tic.lake import Lake
+from mrf_assets.tic.lake import Lake, previous_month
 from mrf_assets.tic.tables import TABLES
 from mrf_assets.tic.views import denormalized_rates
 from payer_handlers.base import Thresholds
@@ -61,8 +59,7 @@ def evaluate_rates_checks(lake: Lake, month: str, payer: str, thresholds: Thresh
 
 
 def _previous_rows(lake: Lake, month: str, payer: str) -> int | None:
-    previous = (dt.date.fromisoformat(f"{month}-01") - dt.timedelta(days=1)).strftime("%Y-%m")
-    manifest = lake.manifest("rates", previous, payer)
+    manifest = lake.manifest("rates", previous_month(month), payer)
     return manifest["rows"] if manifest else None
 
 

@@ -52,6 +52,12 @@ def parquet_options(schema: pa.Schema) -> dict:
             "dictionary_pagesize_limit": DICTIONARY_BYTES}
 
 
+def previous_month(month: str) -> str:
+    """The lake month before a lake month: '2026-01' -> '2025-12'."""
+    year, number = (int(part) for part in month.split("-"))
+    return f"{year - 1}-12" if number == 1 else f"{year}-{number - 1:02d}"
+
+
 def _is_text(kind: pa.DataType) -> bool:
     if pa.types.is_list(kind) or pa.types.is_large_list(kind):
         return _is_text(kind.value_type)

@@ -9,7 +9,7 @@ from pathlib import Path
 from mrf_assets.tic.discovery import TocNotFound, file_sha256, locate_toc
 from mrf_assets.tic.http import HttpClient
 from mrf_assets.tic.ids import redact_url
-from mrf_assets.tic.lake import Lake
+from mrf_assets.tic.lake import Lake, previous_month
 from mrf_assets.tic.sources import fetch
 from mrf_assets.tic.toc import iter_toc, open_toc
 from payer_handlers.base import Payer
@@ -24,12 +24,12 @@ class TocUnchanged(TocNotFound):
 
 def previous_toc(lake: Lake, payer: str, month: dt.date) -> tuple[str, dict] | None:
     """(month, ToC facts) of the latest month before `month` whose ToC was published."""
-    current = month
+    current = f"{month:%Y-%m}"
     for _ in range(LOOKBACK_MONTHS):
-        current = (current - dt.timedelta(days=1)).replace(day=1)
-        manifest = lake.manifest(TOC_TABLE, f"{current:%Y-%m}", payer)
+        current = previous_month(current)
+        manifest = lake.manifest(TOC_TABLE, current, payer)
         if manifest and manifest.get("toc"):
-            return f"{current:%Y-%m}", manifest["toc"]
+            return current, manifest["toc"]
     return None
 
 

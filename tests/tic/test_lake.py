@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from mrf_assets.tic.lake import MANIFEST, Lake
+from mrf_assets.tic.lake import MANIFEST, Lake, previous_month
 from mrf_assets.tic.s3 import LakeConfigError, S3Settings
 
 KILLED_WRITER = """
@@ -180,3 +180,8 @@ def test_a_part_stream_gathers_batches_into_full_row_groups_and_rolls_parts(tmp_
     assert groups == [[1200, 1200, 300], [300]]  # full groups; the part rolls at its row limit
     assert [p["rows"] for p in parts] == [2700, 300]
     assert pa.concat_tables(f.read() for f in files)["x"].to_pylist() == list(range(3000))
+
+
+def test_previous_month_crosses_the_year():
+    assert [previous_month(m) for m in ("2026-11", "2026-10", "2026-01", "2023-03")] == \
+        ["2026-10", "2026-09", "2025-12", "2023-02"]
