@@ -32,7 +32,7 @@ from mrf_assets.tic.ids import redact_url, value_keys
 from mrf_assets.tic.in_network import iter_items, iter_references, scan_preamble
 from mrf_assets.tic.lake import Lake, PartitionWriter, WriteBehind
 from mrf_assets.tic.normalize import BATCH_ROWS, FileContext, Normalizer, record_json, text
-from mrf_assets.tic.provider_sets import SeenKeys
+from mrf_assets.tic.provider_sets import SeenIds, SeenKeys
 from mrf_assets.tic.segments import run_starts
 from mrf_assets.tic.sources import SourceError, fetch, open_json
 from mrf_assets.tic.tables import FILE_STATS, TABLES
@@ -59,8 +59,7 @@ class PartitionIngest:
             name: lake.writer(name, month, payer, run_id, schema) for name, schema in TABLES.items()
         }
         self.stats: list[dict] = []
-        self.seen_groups: set[bytes] = set()
-        self.seen_orgs: set[bytes] = set()
+        self.seen_groups, self.seen_orgs = SeenIds(), SeenIds()
         self.seen_sets = SeenKeys()
         self.adopted = 0  # files ingested by worker processes (their parts may repeat groups and sets)
         self._remote: dict[str, list[dict] | Exception] = {}
@@ -101,8 +100,8 @@ class PartitionIngest:
             if path is not None and path.parent == self.workdir:
                 path.unlink(missing_ok=True)
         if normalizer is not None:
-            self.seen_groups |= normalizer.new_groups
-            self.seen_orgs |= normalizer.new_orgs
+            self.seen_groups.update(normalizer.new_groups)
+            self.seen_orgs.update(normalizer.new_orgs)
             self.seen_sets.update(normalizer.sets.new)
         self.stats.append(stat)
         self.settle()  # the file before this one, which closed while this one was parsed

@@ -19,7 +19,7 @@ from decimal import Decimal
 import pyarrow as pa
 
 from mrf_assets.tic.ids import redact_url, stable_uuid
-from mrf_assets.tic.provider_sets import ProviderSets, SeenKeys
+from mrf_assets.tic.provider_sets import ProviderSets, SeenIds, SeenKeys
 from mrf_assets.tic.tables import ORGANIZATIONS, PROVIDERS, RATES, REJECTS, Columns
 
 BATCH_ROWS = 50_000
@@ -111,12 +111,12 @@ class Normalizer:
     `new_*` (and `sets.new`) into them on success."""
 
     def __init__(self, ctx: FileContext, fetch_remote: Callable[[str], list[dict]],
-                 seen_groups: set[bytes], seen_orgs: set[bytes], seen_sets: SeenKeys):
+                 seen_groups: SeenIds, seen_orgs: SeenIds, seen_sets: SeenKeys):
         self.ctx = ctx
         self.fetch_remote = fetch_remote
         self.seen_groups, self.seen_orgs = seen_groups, seen_orgs
-        self.new_groups: set[bytes] = set()
-        self.new_orgs: set[bytes] = set()
+        self.new_groups, self.new_orgs = SeenIds(), SeenIds()
+        self._checked: set[bytes] = set()  # ids the reference rules met in this file: asked once each
         self.references: dict[str, list[Target]] = {}
         self._org_uuids: dict[tuple, bytes] = {}
         self.counts: Counter = Counter()
@@ -148,16 +148,20 @@ class Normalizer:
             npi_values = sorted({n for n in coerced if n is not None})
             invalid = coerced.count(None)
         group_uuid = stable_uuid("group", org_uuid, *npi_values, "invalid", invalid, "networks", *networks)
-        if org_uuid not in self.seen_orgs and org_uuid not in self.new_orgs:
-            self.new_orgs.add(org_uuid)
-            self.orgs.append(organization_uuid=org_uuid, tin_type=tin_type, tin_value=tin_value,
-                             business_name=text(tin.get("business_name")))
-        if group_uuid not in self.seen_groups and group_uuid not in self.new_groups:
-            self.new_groups.add(group_uuid)
-            self.counts["provider_groups"] += 1
-            # An NPI that is not a number is kept as a null row so the accuracy check sees it.
-            self.providers.extend({"npi": npi_values + [None] * invalid}, provider_group_uuid=group_uuid,
-                                  organization_uuid=org_uuid, network_name=networks or None)
+        if org_uuid not in self._checked:
+            self._checked.add(org_uuid)
+            if org_uuid not in self.seen_orgs and org_uuid not in self.new_orgs:
+                self.new_orgs.add(org_uuid)
+                self.orgs.append(organization_uuid=org_uuid, tin_type=tin_type, tin_value=tin_value,
+                                 business_name=text(tin.get("business_name")))
+        if group_uuid not in self._checked:
+            self._checked.add(group_uuid)
+            if group_uuid not in self.seen_groups and group_uuid not in self.new_groups:
+                self.new_groups.add(group_uuid)
+                self.counts["provider_groups"] += 1
+                # An NPI that is not a number is kept as a null row so the accuracy check sees it.
+                self.providers.extend({"npi": npi_values + [None] * invalid}, provider_group_uuid=group_uuid,
+                                      organization_uuid=org_uuid, network_name=networks or None)
         return Target(group_uuid, org_uuid, reference_id)
 
     def add_reference(self, ref: dict) -> None:

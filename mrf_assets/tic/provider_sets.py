@@ -60,6 +60,64 @@ class SeenKeys:
             self._push(level)
 
 
+class SeenIds:
+    """16-byte ids (provider groups, organizations) a partition has written, as 64-bit keys in a SeenKeys:
+    8 bytes an id where a Python set of bytes takes ~100, and a payer's month can name millions of
+    groups. Ids added one at a time (the reference rules) wait in a small set until there are enough
+    to add at once. The key is an id's first 8 bytes: the ids are hashes already."""
+
+    BATCH = 1 << 14
+
+    def __init__(self):
+        self.keys = SeenKeys()
+        self._waiting: set[bytes] = set()
+
+    def __contains__(self, uuid: bytes) -> bool:
+        if uuid in self._waiting:
+            return True
+        return bool(self.keys.levels) and bool(self.keys.contains(np.array([_key(uuid)], dtype=np.uint64))[0])
+
+    def add(self, uuid: bytes) -> None:
+        """An id `in` did not find."""
+        self._waiting.add(uuid)
+        if len(self._waiting) >= self.BATCH:
+            self._flush()
+
+    def contains(self, keys: np.ndarray) -> np.ndarray:
+        self._flush()
+        return self.keys.contains(keys)
+
+    def add_keys(self, keys: np.ndarray) -> None:
+        """Keys (`id_keys`) that `contains` did not find."""
+        self._flush()
+        self.keys.add(keys)
+
+    def update(self, other: "SeenIds") -> None:
+        """Take the ids of a file that succeeded (none of them were here)."""
+        other._flush()
+        self._flush()
+        self.keys.update(other.keys)
+
+    def _flush(self) -> None:
+        if self._waiting:
+            self.keys.add(np.array([_key(uuid) for uuid in self._waiting], dtype=np.uint64))
+            self._waiting.clear()
+
+
+def id_keys(ids: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """SeenIds keys of a column of 16-byte ids (binary or uuid), without a Python object per id."""
+    fixed = ids.combine_chunks() if isinstance(ids, pa.ChunkedArray) else ids
+    if isinstance(fixed.type, pa.ExtensionType):
+        fixed = fixed.storage
+    fixed = fixed.cast(pa.binary(16))
+    lanes = np.frombuffer(fixed.buffers()[1], dtype="<u8")
+    return lanes[2 * fixed.offset:2 * (fixed.offset + len(fixed))][0::2].astype(np.uint64)
+
+
+def _key(uuid: bytes) -> int:
+    return int.from_bytes(uuid[:8], "little")
+
+
 class ProviderSets:
     """The provider sets of one file. `seen` is shared by the files of a partition; the caller merges
     `new` into it when the file succeeds (a failed file's parts, and so its sets, are discarded)."""

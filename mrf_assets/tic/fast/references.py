@@ -10,7 +10,6 @@ given as text, remote `location` references) goes through Normalizer.add_referen
 from __future__ import annotations
 
 import hashlib
-import itertools
 import json
 from dataclasses import dataclass
 from decimal import Decimal
@@ -22,6 +21,7 @@ import pyarrow as pa
 from mrf_assets.tic import ids
 from mrf_assets.tic.fast.decode import GROUP, decode_lines, quote_group_ids
 from mrf_assets.tic.normalize import Normalizer, Target, id_text
+from mrf_assets.tic.provider_sets import SeenIds, id_keys
 from mrf_assets.tic.segments import ranges, run_starts
 from mrf_assets.tic.tables import PROVIDER_SETS
 
@@ -161,12 +161,12 @@ class NewRecords:
         norm.provider_tables.append(providers.drop("group").to_arrow())
 
 
-def _unseen(ids_: pl.Series, seen: set[bytes], new: set[bytes]) -> pl.Series:
-    """Which ids (distinct) neither set holds; they are added to `new`."""
-    values = ids_.to_list()
-    mask = [v not in seen and v not in new for v in values]
-    new.update(itertools.compress(values, mask))
-    return pl.Series(mask, dtype=pl.Boolean)
+def _unseen(ids_: pl.Series, seen: SeenIds, new: SeenIds) -> pl.Series:
+    """Which ids (distinct) neither holds; they are added to `new`."""
+    keys = id_keys(ids_.to_arrow())
+    fresh = ~(seen.contains(keys) | new.contains(keys))
+    new.add_keys(keys[fresh])
+    return pl.Series(fresh, dtype=pl.Boolean)
 
 
 def with_member_states(frame: pl.DataFrame, ref: str) -> pl.DataFrame:
