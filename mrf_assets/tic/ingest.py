@@ -64,7 +64,8 @@ class PartitionIngest:
         self.adopted = 0  # files ingested by worker processes (their parts may repeat groups and sets)
         self._remote: dict[str, list[dict] | Exception] = {}
         self._closer = ThreadPoolExecutor(1, thread_name_prefix="mrf-close-file")
-        self._closing: tuple[dict, float, Future | None] | None = None  # the last file, its parts closing
+        # the last file: its stats row, start, and its parts closing (a Future of the time they closed)
+        self._closing: tuple[dict, float, Future | float] | None = None
         self._tmp = tempfile.TemporaryDirectory(prefix="mrf-ingest-")
         self.workdir = Path(self._tmp.name)
 
@@ -105,19 +106,22 @@ class PartitionIngest:
             self.seen_sets.update(normalizer.sets.new)
         self.stats.append(stat)
         self.settle()  # the file before this one, which closed while this one was parsed
-        self._closing = (stat, started, closing and self._closer.submit(closing))
+        self._closing = (stat, started, self._closer.submit(closing) if closing else time.perf_counter())
         return stat
 
-    def settle(self) -> None:
-        """Wait for the last file's parts to close, then time and log it. A part that cannot be written
-        raises here: the lake is broken, not the payer's file, and the run must not publish."""
+    def settle(self, wait: bool = True) -> None:
+        """Wait for the last file's parts to close, then time and log it; `wait=False` only if they
+        have (asked as the next file's batches are written, so that a file is logged when it is done).
+        A part that cannot be written raises here: the lake is broken, not the payer's file, and the
+        run must not publish."""
         if self._closing is None:
             return
         stat, started, closed = self._closing
+        if isinstance(closed, Future) and not wait and not closed.done():
+            return
         self._closing = None
-        if closed is not None:
-            closed.result()
-        seconds = time.perf_counter() - started
+        ended = closed.result() if isinstance(closed, Future) else closed
+        seconds = ended - started
         stat["seconds"] = round(seconds, 3)
         stat["mb_per_s"] = round((stat.get("json_bytes") or 0) / 1e6 / seconds, 2) if seconds else None
         self._log_file(stat)
@@ -151,16 +155,17 @@ class PartitionIngest:
             self.lake.fs.delete_file(path)
             writer.write_table(frame.filter(pa.array(rows)), key=f"dedup-{part['key']}", source=part["source"])
 
-    def _stream(self, url: str, fid: str, path: Path, stat: dict) -> tuple[Normalizer, Callable[[], None]]:
+    def _stream(self, url: str, fid: str, path: Path, stat: dict) -> tuple[Normalizer, Callable[[], float]]:
         """The file's normalizer, and what closes its parts (left to the caller, so that closing overlaps
         the next file)."""
         stat["parser"] = self.parser
         parts = self._open_parts(fid, stat)
         writer = WriteBehind(depth=8)  # a batch hands over up to five tables; a few batches may queue
 
-        def close() -> None:
+        def close() -> float:
             writer.close()
             _close(parts.values())
+            return time.perf_counter()
 
         try:
             if self.parser == "fast":
@@ -195,6 +200,7 @@ class PartitionIngest:
                 ready = self._take(fast.norm, rates)
             for name, table in ready:
                 writer.put(parts[name], table)
+            self.settle(wait=False)
 
         fast = FastFile(path, lambda header: self._normalizer(fid, header, stat), flush, stat)
         normalizer = fast.run()
@@ -239,10 +245,10 @@ class PartitionIngest:
         normalizer.org_tables.clear()
         return ready
 
-    @classmethod
-    def _flush(cls, normalizer: Normalizer, parts: dict, writer: WriteBehind) -> None:
-        for name, table in cls._take(normalizer):
+    def _flush(self, normalizer: Normalizer, parts: dict, writer: WriteBehind) -> None:
+        for name, table in self._take(normalizer):
             writer.put(parts[name], table)
+        self.settle(wait=False)
 
     def _fetch_remote(self, location: str) -> list[dict]:
         """Provider groups of a remote provider-reference file, fetched once per URL."""

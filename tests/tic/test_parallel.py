@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from pathlib import Path
@@ -44,11 +45,18 @@ def test_two_workers_equal_one(tmp_path):
 
 
 class TimedIngest(PartitionIngest):
-    """Records when each file's parse returned (time.monotonic, as the loopback server stamps requests)."""
+    """Records when each file was read to its end and when its ingest returned (time.monotonic, as the
+    loopback server stamps requests)."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self.streamed: dict[str, float] = {}
         self.parsed: dict[str, float] = {}
+
+    def _stream(self, url, *args):
+        streamed = super()._stream(url, *args)
+        self.streamed[url] = time.monotonic()
+        return streamed
 
     def ingest(self, url, downloaded=None):
         stat = super().ingest(url, downloaded)
@@ -93,3 +101,24 @@ def test_default_workers_one_per_two_cores(monkeypatch):
         assert default_workers() == workers
     monkeypatch.setenv(WORKERS_ENV, "3")
     assert default_workers() == 3
+
+
+def test_a_file_is_logged_when_its_parts_have_closed_not_after_the_next_file(tmp_path):
+    """Parts close while the next file is parsed; the file's log line and timing follow their closing,
+    not the end of the next file (a 20 GB file would hold it for an hour)."""
+    logged: list[tuple[float, str]] = []
+
+    class Record(logging.Handler):
+        def emit(self, record):
+            logged.append((time.monotonic(), record.getMessage()))
+
+    log = logging.getLogger("test-settle")
+    log.setLevel(logging.INFO)
+    log.addHandler(Record())
+    files = [FILES[0], FILES[-1]]  # a small CMS example, then the real 2022 file
+    ingest = TimedIngest(Lake(str(tmp_path)), "p", "2026-11", "run-log", HttpClient(offline=True), log=log)
+    stats = ingest_files(ingest, files, workers=1)
+    first = next(at for at, message in logged if message.startswith(f"file ok: {files[0]}"))
+    assert first < ingest.streamed[files[1]]
+    assert [s["status"] for s in stats] == ["ok", "ok"] and all(s["seconds"] > 0 for s in stats)
+    assert len([m for _, m in logged if m.startswith("file ok")]) == 2
