@@ -32,7 +32,7 @@ from mrf_assets.tic.ids import redact_url, value_keys
 from mrf_assets.tic.in_network import iter_items, iter_references, scan_preamble
 from mrf_assets.tic.lake import Lake, PartitionWriter, WriteBehind
 from mrf_assets.tic.normalize import BATCH_ROWS, FileContext, Normalizer, record_json, text
-from mrf_assets.tic.provider_sets import SeenIds, SeenKeys
+from mrf_assets.tic.seen import SeenIds, SeenKeys
 from mrf_assets.tic.segments import run_starts
 from mrf_assets.tic.sources import SourceError, fetch, open_json
 from mrf_assets.tic.tables import FILE_STATS, TABLES

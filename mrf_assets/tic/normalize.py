@@ -19,7 +19,8 @@ from decimal import Decimal
 import pyarrow as pa
 
 from mrf_assets.tic.ids import redact_url, stable_uuid
-from mrf_assets.tic.provider_sets import ProviderSets, SeenIds, SeenKeys
+from mrf_assets.tic.provider_sets import ProviderSets
+from mrf_assets.tic.seen import SeenIds, SeenKeys
 from mrf_assets.tic.tables import ORGANIZATIONS, PROVIDERS, RATES, REJECTS, Columns
 
 BATCH_ROWS = 50_000

@@ -21,7 +21,7 @@ import pyarrow as pa
 from mrf_assets.tic import ids
 from mrf_assets.tic.fast.decode import GROUP, decode_lines, quote_group_ids
 from mrf_assets.tic.normalize import Normalizer, Target, id_text
-from mrf_assets.tic.provider_sets import SeenIds, id_keys
+from mrf_assets.tic.seen import SeenIds, id_keys
 from mrf_assets.tic.segments import ranges, run_starts
 from mrf_assets.tic.tables import PROVIDER_SETS
 

@@ -1,0 +1,105 @@
+"""What a partition has already written, as 64-bit keys: provider sets (their key is a hash of the
+set id) and provider groups and organizations (SeenIds). A payer's month can name millions of each, and
+the files of a partition must write each once; sorted numpy levels take 8 bytes a key where a Python set
+takes ~100, and test a batch of keys at once."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+
+
+class SeenKeys:
+    """A growing set of 64-bit keys in sorted numpy levels (a Python set of millions of ids takes GBs).
+    Levels merge when one is at least half the size of the one before, so adding stays amortized."""
+
+    def __init__(self):
+        self.levels: list[np.ndarray] = []
+
+    def contains(self, keys: np.ndarray) -> np.ndarray:
+        order = np.argsort(keys)  # sorted needles make searchsorted walk each level once
+        needles = keys[order]
+        found = np.zeros(len(keys), dtype=bool)
+        for level in self.levels:
+            at = np.minimum(np.searchsorted(level, needles), len(level) - 1)
+            found |= level[at] == needles
+        out = np.empty_like(found)
+        out[order] = found
+        return out
+
+    def add(self, keys: np.ndarray) -> None:
+        if len(keys):
+            self._push(np.unique(np.asarray(keys, dtype=np.uint64)))
+
+    def _push(self, level: np.ndarray) -> None:
+        """Add a sorted array of distinct keys (callers add only keys `contains` did not find, so levels
+        are disjoint: a merge needs no de-duplication, which would copy the merged level again)."""
+        self.levels.append(level)
+        while len(self.levels) > 1 and len(self.levels[-1]) * 2 >= len(self.levels[-2]):
+            last = self.levels.pop()
+            merged = np.concatenate([self.levels[-1], last])
+            self.levels[-1] = last = None  # freed before the sort's buffer is taken
+            merged.sort(kind="stable")  # two sorted runs: timsort merges them in place in linear time
+            self.levels[-1] = merged
+
+    def update(self, other: "SeenKeys") -> None:
+        for level in other.levels:  # already sorted and distinct
+            self._push(level)
+
+
+class SeenIds:
+    """16-byte ids (provider groups, organizations) that a partition's files have written (or, as a
+    Normalizer's `new_*`, that the file being read has), as 64-bit keys in a SeenKeys. Ids added one
+    at a time (the reference rules) wait in a small set until there are enough to add at once. The key
+    is an id's first 8 bytes: the ids are hashes already."""
+
+    BATCH = 1 << 14
+
+    def __init__(self):
+        self.keys = SeenKeys()
+        self._waiting: set[bytes] = set()
+
+    def __contains__(self, uuid: bytes) -> bool:
+        if uuid in self._waiting:
+            return True
+        return bool(self.keys.levels) and bool(self.keys.contains(np.array([_key(uuid)], dtype=np.uint64))[0])
+
+    def add(self, uuid: bytes) -> None:
+        """An id `in` did not find."""
+        self._waiting.add(uuid)
+        if len(self._waiting) >= self.BATCH:
+            self._flush()
+
+    def contains(self, keys: np.ndarray) -> np.ndarray:
+        self._flush()
+        return self.keys.contains(keys)
+
+    def add_keys(self, keys: np.ndarray) -> None:
+        """Keys (`id_keys`) that `contains` did not find."""
+        self._flush()
+        self.keys.add(keys)
+
+    def update(self, other: "SeenIds") -> None:
+        """Take the ids of a file that succeeded (none of them were here)."""
+        other._flush()
+        self._flush()
+        self.keys.update(other.keys)
+
+    def _flush(self) -> None:
+        if self._waiting:
+            self.keys.add(np.array([_key(uuid) for uuid in self._waiting], dtype=np.uint64))
+            self._waiting.clear()
+
+
+def id_keys(ids: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """SeenIds keys of a column of 16-byte ids (binary or uuid), without a Python object per id."""
+    fixed = ids.combine_chunks() if isinstance(ids, pa.ChunkedArray) else ids
+    if isinstance(fixed.type, pa.ExtensionType):
+        fixed = fixed.storage
+    fixed = fixed.cast(pa.binary(16))
+    lanes = np.frombuffer(fixed.buffers()[1], dtype="<u8")
+    return lanes[2 * fixed.offset:2 * (fixed.offset + len(fixed))][0::2].astype(np.uint64)
+
+
+def _key(uuid: bytes) -> int:
+    return int.from_bytes(uuid[:8], "little")
