@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from mrf_assets.tic.fast.decode import quote_group_ids, quote_reference_ids
+from mrf_assets.tic.fast.decode import (ITEM_SCHEMA, TEXT_ID_ITEM_SCHEMA, item_decoder, quote_group_ids,
+                                        quote_reference_ids)
 
 
 @pytest.mark.parametrize("raw, expected", [
@@ -46,3 +47,13 @@ def test_several_lists_in_one_buffer_keep_their_own_ids():
 ])
 def test_group_ids_are_quoted_when_their_text_is_exact(raw, quoted):
     assert quote_group_ids(raw) == quoted
+
+
+def test_a_file_stays_on_text_ids_once_a_batch_needed_them():
+    items = item_decoder()
+    item = b'{"billing_code":"1","negotiated_rates":[{"provider_references":[%s],"negotiated_prices":[]}]}'
+    assert items.decode([item % b"7"]).schema == ITEM_SCHEMA and not items.text_ids
+    decimal = items.decode([item % b"690.64500"])
+    assert items.text_ids and decimal["negotiated_rates"][0][0]["provider_references"].as_py() == ["690.64500"]
+    later = items.decode([item % b"7"])  # integers as the same text, no failed integer decode first
+    assert later.schema == TEXT_ID_ITEM_SCHEMA and later["negotiated_rates"][0][0]["provider_references"].as_py() == ["7"]

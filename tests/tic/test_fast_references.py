@@ -70,6 +70,6 @@ def test_a_file_with_decimal_ids_decodes_its_later_batches_as_text():
     alone = FileReferences().prepare(reference_events("7", "12"))
     refs = FileReferences()
     first = refs.prepare(reference_events("690.64500", "3"))
-    assert refs.text_ids and first[0]["ref_key"].to_list() == ["690.64500", "3"]
+    assert refs.ids.text_ids and first[0]["ref_key"].to_list() == ["690.64500", "3"]
     later = refs.prepare(reference_events("7", "12"))
     assert later[0].equals(alone[0])

@@ -78,7 +78,24 @@ def decode_lines(blobs: list[bytes], schema: pa.Schema, rewrite: Callable[[bytes
     )
 
 
-def decode_items(blobs: list[bytes], text_ids: bool = False) -> pa.Table:
-    if text_ids:
-        return decode_lines(blobs, TEXT_ID_ITEM_SCHEMA, quote_reference_ids)
-    return decode_lines(blobs, ITEM_SCHEMA)
+class IdDecoder:
+    """Decodes a file's batches with integer provider ids until one needs them as text (decimal ids),
+    then with text ids for the rest of the file, without a failed integer decode first."""
+
+    def __init__(self, numbers: pa.Schema, text: pa.Schema, quote: Callable[[bytes], bytes]):
+        self.numbers, self.text, self.quote = numbers, text, quote
+        self.text_ids = False
+
+    def decode(self, blobs: list[bytes]) -> pa.Table:
+        if not self.text_ids:
+            try:
+                return decode_lines(blobs, self.numbers)
+            except pa.ArrowInvalid:
+                pass  # decimal ids, or a value the text ids cannot take either (then that error is raised)
+        table = decode_lines(blobs, self.text, self.quote)
+        self.text_ids = True
+        return table
+
+
+def item_decoder() -> IdDecoder:
+    return IdDecoder(ITEM_SCHEMA, TEXT_ID_ITEM_SCHEMA, quote_reference_ids)

@@ -19,7 +19,7 @@ import polars as pl
 import pyarrow as pa
 
 from mrf_assets.tic import ids
-from mrf_assets.tic.fast.decode import GROUP, decode_lines, quote_group_ids
+from mrf_assets.tic.fast.decode import GROUP, IdDecoder, quote_group_ids
 from mrf_assets.tic.normalize import Normalizer, Target, id_text
 from mrf_assets.tic.seen import SeenIds, id_keys
 from mrf_assets.tic.segments import ranges, run_starts
@@ -43,19 +43,11 @@ class NeedsPython(Exception):
     """This batch of references has something only the reference rules handle."""
 
 
-def decode_references(blobs: list[bytes], text_ids: bool = False) -> tuple[pa.Table, bool]:
-    """The batch's references, and whether their ids had to be decoded as text (decimal ids: a file
-    that has them decodes the rest of its batches that way, without trying integers first)."""
-    if not text_ids:
-        try:
-            table = decode_lines(blobs, REFERENCE_SCHEMA)
-        except pa.ArrowInvalid:
-            text_ids = True
-    if text_ids:
-        table = decode_lines(blobs, TEXT_ID_REFERENCE_SCHEMA, quote_group_ids)
+def decode_references(blobs: list[bytes], decoder: IdDecoder) -> pa.Table:
+    table = decoder.decode(blobs)
     if table["provider_group_id"].null_count or table["location"].null_count < table.num_rows:
         raise NeedsPython()
-    return table, text_ids
+    return table
 
 
 def _uuid5(texts: pl.Series) -> pl.Series:
@@ -242,7 +234,7 @@ class FileReferences:
         self.frames: list[pl.DataFrame] = []
         self._table: ReferenceTable | None = None
         self._version, self._python_version = 0, -1
-        self.text_ids = False  # decimal provider ids seen: the next batches decode ids as text
+        self.ids = IdDecoder(REFERENCE_SCHEMA, TEXT_ID_REFERENCE_SCHEMA, quote_group_ids)  # text once decimal
 
     def prepare(self, events: list[tuple]) -> tuple[pl.DataFrame, NewRecords] | None:
         """A batch of scanner events decoded and resolved column-wise (`resolve`), on any thread; None
@@ -250,9 +242,7 @@ class FileReferences:
         if any(e[0] == "big_element" for e in events):
             return None
         try:
-            table, text_ids = decode_references([e[2] for e in events], self.text_ids)
-            self.text_ids |= text_ids
-            frame, good = resolve(table)
+            frame, good = resolve(decode_references([e[2] for e in events], self.ids))
         except (NeedsPython, pa.ArrowInvalid, pa.ArrowNotImplementedError):
             return None
         return frame, NewRecords.of(good)

@@ -24,7 +24,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from mrf_assets.tic.fast.decode import decode_items
+from mrf_assets.tic.fast.decode import item_decoder
 from mrf_assets.tic.fast.flatten import flatten
 from mrf_assets.tic.fast.references import FileReferences
 from mrf_assets.tic.fast.scan import TopLevelScanner
@@ -78,7 +78,7 @@ class FastFile:
         self._pool: ThreadPoolExecutor | None = None
         self._pending: deque[Future] = deque()  # batches being flattened, oldest first
         self._references: deque[tuple[list, Future]] = deque()  # reference batches being resolved
-        self.text_ids = False  # decimal provider ids seen: items decode with ids as text
+        self.items = item_decoder()  # provider ids as text once a batch has decimal ones
 
     def run(self) -> Normalizer:
         with ThreadPoolExecutor(FLATTEN_THREADS, thread_name_prefix="mrf-flatten") as self._pool:
@@ -182,7 +182,7 @@ class FastFile:
                  new_items: bool) -> pa.Table | None:
         norm = self.norm
         try:
-            items = self._decode_items(batch)
+            items = self.items.decode(batch)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
             with norm.lock:
                 self.refs.give_python(norm)
@@ -197,16 +197,6 @@ class FastFile:
         if not refs_done and _arrow_uses_references(items):
             raise _NeedsReferences()
         return flatten(items, first, norm, references, rate_offset, new_items)
-
-    def _decode_items(self, batch: list[bytes]) -> pa.Table:
-        if not self.text_ids:
-            try:
-                return decode_items(batch)
-            except pa.ArrowInvalid:
-                pass  # decimal ids, or a value the text ids cannot take either (then that error is raised)
-        items = decode_items(batch, text_ids=True)
-        self.text_ids = True  # the rest of the file: one decode per batch, not a failed one first
-        return items
 
     def _add_references(self, header: dict, events: list[tuple]) -> None:
         """Hand a batch of references to a flatten thread (they are decoded and resolved column-wise
