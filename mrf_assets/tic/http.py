@@ -8,6 +8,7 @@ import ipaddress
 import logging
 import os
 import re
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +37,10 @@ class OfflineError(ConnectionError):
 
 class DownloadError(requests.RequestException):
     """A download broke off more often than the client may resume it, or a resumption was refused."""
+
+
+class DownloadCancelled(Exception):
+    """Whoever wanted the file stopped waiting for it (a run that failed while this file downloaded ahead)."""
 
 
 class _ShortBody(Exception):
@@ -176,9 +181,11 @@ class HttpClient:
             raise requests.HTTPError(reason, response=response)
         return response
 
-    def download(self, url: str, dest: Path) -> Path:
+    def download(self, url: str, dest: Path, cancel: threading.Event | None = None) -> Path:
         """Stream a URL to dest through a .part file; a body that breaks off is resumed with a Range
-        request (If-Range keeps a changed file from being spliced onto the old one)."""
+        request (If-Range keeps a changed file from being spliced onto the old one). Setting `cancel`
+        stops the download within a chunk (or a read timeout, if the server has gone quiet)."""
+        cancel = cancel or threading.Event()
         tmp = dest.with_name(dest.name + ".part")
         shown = redact_url(url)
         progress, resumptions = _Progress(), 0
@@ -197,7 +204,7 @@ class HttpClient:
                         raise failure(exc) from exc  # e.g. the signed URL expired mid-download
                     try:
                         with response:
-                            _receive(response, out, progress, shown)
+                            _receive(response, out, progress, shown, cancel)
                         break
                     except _BROKEN as exc:
                         if resumptions >= self.retries:
@@ -205,7 +212,8 @@ class HttpClient:
                         resumptions += 1
                         log.warning("download of %s broke off at byte %d (%s); resuming (%d of %d)", shown,
                                     progress.written, scrub(str(exc)), resumptions, self.retries)
-                        time.sleep(min(self.backoff * 2 ** (resumptions - 1), 30.0))
+                        if cancel.wait(min(self.backoff * 2 ** (resumptions - 1), 30.0)):
+                            raise DownloadCancelled(f"download of {shown} cancelled at byte {progress.written}")
         except BaseException:
             tmp.unlink(missing_ok=True)  # a half-written multi-GB file is worth nothing to the next run
             raise
@@ -241,7 +249,8 @@ def _range_headers(progress: _Progress) -> dict[str, str]:
     return headers
 
 
-def _receive(response: requests.Response, out: BinaryIO, progress: _Progress, shown: str) -> None:
+def _receive(response: requests.Response, out: BinaryIO, progress: _Progress, shown: str,
+             cancel: threading.Event) -> None:
     if response.status_code == 206:
         start, total = _content_range(response.headers.get("Content-Range", ""))
         resized = None not in (total, progress.total) and total != progress.total
@@ -262,6 +271,8 @@ def _receive(response: requests.Response, out: BinaryIO, progress: _Progress, sh
             response.headers.get("Last-Modified") or etag
     # Raw bytes, as stored: a Content-Encoding: gzip body stays gzip (sources sniffs it) and offsets hold.
     for chunk in response.raw.stream(CHUNK, decode_content=False):
+        if cancel.is_set():
+            raise DownloadCancelled(f"download of {shown} cancelled at byte {progress.written}")
         out.write(chunk)
         progress.written += len(chunk)
     if progress.total is not None and progress.written != progress.total:

@@ -13,6 +13,7 @@ import json
 import logging
 import posixpath
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -69,10 +70,10 @@ class PartitionIngest:
         self._tmp = tempfile.TemporaryDirectory(prefix="mrf-ingest-")
         self.workdir = Path(self._tmp.name)
 
-    def download(self, url: str) -> Path:
+    def download(self, url: str, cancel: threading.Event | None = None) -> Path:
         """The file behind a URL on local disk (a local file is not copied). Thread-safe: the next file
-        may download while this one is parsed."""
-        return fetch(self.resolve(url), self.http, self.workdir)
+        may download while this one is parsed, until `cancel` is set."""
+        return fetch(self.resolve(url), self.http, self.workdir, cancel)
 
     def ingest(self, url: str, downloaded: Future | None = None) -> dict:
         """Ingest one file; returns its file_stats row (status 'ok' or 'failed'). `downloaded`: the

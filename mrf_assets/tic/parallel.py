@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 
 from mrf_assets.tic.ingest import PartitionIngest
@@ -35,15 +36,23 @@ def ingest_files(ingest: PartitionIngest, urls: list[str], workers: int | None =
 
 
 def in_turn(ingest: PartitionIngest, urls: list[str]) -> list[dict]:
-    """One file after another in this process, each downloading while the one before it is parsed."""
+    """One file after another in this process, each downloading while the one before it is parsed.
+    If the run stops (an error that is not the file's, or Dagster terminating it), the next file's
+    download stops too, rather than holding the run until tens of GB have arrived."""
     stats: list[dict] = []
+    cancel = threading.Event()
     with ThreadPoolExecutor(1, thread_name_prefix="mrf-download") as downloads:
-        ahead: Future | None = downloads.submit(ingest.download, urls[0]) if urls else None
-        for i, url in enumerate(urls):
-            current = ahead
-            # the same URL twice would download to the same path while it is parsed
-            ahead = downloads.submit(ingest.download, urls[i + 1]) if i + 1 < len(urls) and urls[i + 1] != url else None
-            stats.append(ingest.ingest(url, current))
+        try:
+            ahead: Future | None = downloads.submit(ingest.download, urls[0], cancel) if urls else None
+            for i, url in enumerate(urls):
+                current = ahead
+                # the same URL twice would download to the same path while it is parsed
+                following = i + 1 < len(urls) and urls[i + 1] != url
+                ahead = downloads.submit(ingest.download, urls[i + 1], cancel) if following else None
+                stats.append(ingest.ingest(url, current))
+        except BaseException:
+            cancel.set()
+            raise
     ingest.settle()
     return stats
 

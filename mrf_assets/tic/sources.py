@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import threading
 import zipfile
 from pathlib import Path
 from typing import BinaryIO
@@ -44,8 +45,9 @@ def local_path(url: str) -> Path | None:
     return None
 
 
-def fetch(url: str, http: HttpClient, workdir: Path) -> Path:
-    """A local copy of the file: the file itself when local, else a download into workdir."""
+def fetch(url: str, http: HttpClient, workdir: Path, cancel: threading.Event | None = None) -> Path:
+    """A local copy of the file: the file itself when local, else a download into workdir (which
+    `cancel`, once set, stops)."""
     path = local_path(url)
     if path is not None:
         if not path.is_file():
@@ -55,7 +57,7 @@ def fetch(url: str, http: HttpClient, workdir: Path) -> Path:
         raise SourceError(f"unsupported URL scheme: {redact_url(url)}")
     workdir.mkdir(parents=True, exist_ok=True)
     try:
-        return http.download(url, workdir / f"{file_id(url)}.download")
+        return http.download(url, workdir / f"{file_id(url)}.download", cancel)
     except Exception as exc:  # requests raises many types; the file fails with the reason
         raise SourceError(f"download failed: {exc}") from exc
 

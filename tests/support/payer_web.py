@@ -36,6 +36,8 @@ class Route:
     no_range: bool = False
     etag: str | None = None
     last_modified: str | None = None
+    # A slow server: the body goes out at this many bytes per second.
+    bytes_per_second: int | None = None
     # Replaces this route once its last drop has happened: the file was republished mid-download.
     then: Route | None = None
     failures: int = 0
@@ -71,6 +73,7 @@ class PayerWeb(LoopbackServer):
         self.routes: dict[str, Route] = {}
         self.requests: list[tuple[str, dict[str, str]]] = []
         self.exchanges: list[Exchange] = []
+        self.abandoned: list[tuple[str, int]] = []  # (path, body bytes sent) when the client went away
         self.lock = threading.Lock()
         web = self
 
@@ -85,7 +88,7 @@ class PayerWeb(LoopbackServer):
                 arrived = time.monotonic()
                 headers = dict(self.headers)
                 web.requests.append((self.path, headers))
-                status, extra, body, cut = web._plan(self.path, self.headers, head)
+                status, extra, body, cut, pace = web._plan(self.path, self.headers, head)
                 sent = 0 if head else len(body) if cut is None else min(cut, len(body))
                 # Recorded before answering: a client may act on the status line before the body.
                 web.exchanges.append(Exchange(self.command, self.path, headers, status, sent, arrived))
@@ -96,34 +99,50 @@ class PayerWeb(LoopbackServer):
                 self.end_headers()
                 if head:
                     return
-                self.wfile.write(body[:sent])
+                if not self._send(body[:sent], pace):
+                    return
                 if cut is not None:
                     # FIN right after the partial body: the client sees a Content-Length it never gets.
                     self.connection.shutdown(socket.SHUT_RDWR)
                     self.close_connection = True
 
+            def _send(self, body: bytes, pace: int | None) -> bool:
+                """Write the body (at `pace` bytes/s when given); False if the client went away first."""
+                step = len(body) if pace is None else max(1, pace // 20)
+                for start in range(0, len(body), step or 1):
+                    try:
+                        self.wfile.write(body[start:start + step])
+                        self.wfile.flush()
+                    except (BrokenPipeError, ConnectionResetError):
+                        web.abandoned.append((self.path, start))
+                        self.close_connection = True
+                        return False
+                    if pace is not None:
+                        time.sleep(step / pace)
+                return True
+
         super().__init__(Handler)
 
-    def _plan(self, path: str, request, head: bool) -> tuple[int, dict[str, str], bytes, int | None]:
-        """(status, headers, body, bytes to send before cutting the connection or None)."""
+    def _plan(self, path: str, request, head: bool) -> tuple[int, dict[str, str], bytes, int | None, int | None]:
+        """(status, headers, body, bytes to send before cutting the connection or None, bytes/s or None)."""
         with self.lock:
             # A route added with a query string (an S3 listing page) matches that exact query first.
             path = path if path in self.routes else path.split("?", 1)[0]
             route = self.routes.get(path) or _html(404, "Not Found")
             if any(request.get(k) != v for k, v in route.require_headers.items()):
-                return 403, {"Content-Type": "text/html"}, b"<html><body>Access Denied</body></html>", None
+                return 403, {"Content-Type": "text/html"}, b"<html><body>Access Denied</body></html>", None, None
             if route.failures < route.fail_first:
                 route.failures += 1
                 extra = {"Content-Type": "text/html"}
                 if route.retry_after is not None:
                     extra["Retry-After"] = route.retry_after
-                return route.fail_status, extra, b"<html><body>Try again later</body></html>", None
+                return route.fail_status, extra, b"<html><body>Try again later</body></html>", None, None
             extra = dict(route.headers)
             for name, value in (("ETag", route.etag), ("Last-Modified", route.last_modified)):
                 if value is not None:
                     extra[name] = value
             if route.status != 200:
-                return route.status, extra, route.body, None
+                return route.status, extra, route.body, None, None
             status, body = 200, route.body
             if not route.no_range:
                 extra["Accept-Ranges"] = "bytes"
@@ -133,7 +152,7 @@ class PayerWeb(LoopbackServer):
                     span = _byte_range(wanted, len(body))
                     if span == "unsatisfiable":
                         extra["Content-Range"] = f"bytes */{len(body)}"
-                        return 416, extra, b"", None
+                        return 416, extra, b"", None, None
                     if span is not None:
                         start, end = span
                         extra["Content-Range"] = f"bytes {start}-{end}/{len(body)}"
@@ -144,7 +163,7 @@ class PayerWeb(LoopbackServer):
                 cut = route.drop_after
                 if route.drops == route.drop_times and route.then is not None:
                     self.routes[path] = route.then
-            return status, extra, body, cut
+            return status, extra, body, cut, route.bytes_per_second
 
     def url(self, path: str) -> str:
         return self.base_url + path

@@ -14,7 +14,7 @@ import traceback
 import pytest
 import requests
 
-from mrf_assets.tic.http import DownloadError, HttpClient, OfflineError
+from mrf_assets.tic.http import DownloadCancelled, DownloadError, HttpClient, OfflineError
 from tests.support.payer_web import ForwardProxy, PayerWeb, Route
 
 MB = 1 << 20
@@ -90,6 +90,18 @@ def test_gives_up_after_the_configured_resumptions(tmp_path, payer_web):
         client(retries=2).download(url, tmp_path / "flaky")
     assert len(payer_web.gets("/flaky.json")) == 3
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_cancelled_download_stops_and_leaves_nothing(tmp_path, payer_web):
+    body = payload(4 * MB)
+    url = payer_web.serve("/big.json.gz", Route(body, bytes_per_second=len(body) // 20))  # 20 s
+    cancel = threading.Event()
+    threading.Timer(1.0, cancel.set).start()
+    dest = tmp_path / "big.json.gz"
+    with pytest.raises(DownloadCancelled, match=r"download of .*/big.json.gz cancelled at byte \d+"):
+        HttpClient(offline=True).download(url, dest, cancel)
+    assert list(tmp_path.iterdir()) == []
+    assert len(payer_web.gets("/big.json.gz")) == 1  # not resumed: cancelling is not a broken connection
 
 
 def test_429_with_retry_after_seconds_then_success(payer_web):

@@ -9,13 +9,16 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import polars as pl
+import pytest
 
 from mrf_assets.tic.http import HttpClient
+from mrf_assets.tic.ids import file_id
 from mrf_assets.tic.ingest import PartitionIngest
 from mrf_assets.tic.lake import Lake
 from mrf_assets.tic.parallel import WORKERS_ENV, default_workers, ingest_files
 from mrf_assets.tic.tables import TABLES
 from tests.conftest import DEMO
+from tests.support.payer_web import Route
 
 FILES = [str(p) for p in sorted((DEMO / "cms-v2").glob("in-network-*.json"))] + [
     str(DEMO / "real-2022" / "uhc-ny_2022-09-01_Empire_CSP-927-A351_in-network-rates.json.gz")]
@@ -92,6 +95,33 @@ def test_a_file_listed_twice_in_a_row_is_downloaded_once_at_a_time(tmp_path, pay
     url = payer_web.add("/mrf/a.json", Path(FILES[0]).read_bytes())
     ingest = PartitionIngest(Lake(str(tmp_path)), "p", "2026-11", "run-twice", HttpClient(offline=True))
     assert [s["status"] for s in ingest_files(ingest, [url, url], workers=1)] == ["ok", "ok"]
+
+
+def test_a_run_that_stops_stops_the_next_files_download(tmp_path, payer_web):
+    """An error that is not the file's (here the lake, while file 1 is parsed) fails the run at once:
+    file 2, downloading ahead from a slow server (30 s for its body), is abandoned, and its partial
+    download is not left behind."""
+    slow = Path(FILES[-1]).read_bytes() * 8
+    urls = [payer_web.add("/mrf/first.json", Path(FILES[0]).read_bytes()),
+            payer_web.serve("/mrf/slow.json.gz", Route(slow, bytes_per_second=len(slow) // 30))]
+
+    class BrokenLake(PartitionIngest):
+        def ingest(self, url, downloaded=None):
+            while not payer_web.gets("/mrf/slow.json.gz"):  # file 2 has started downloading
+                time.sleep(0.01)
+            raise RuntimeError("lake unavailable")
+
+    ingest = BrokenLake(Lake(str(tmp_path)), "p", "2026-11", "run-stop", HttpClient(offline=True))
+    started = time.monotonic()
+    with pytest.raises(RuntimeError, match="lake unavailable"):
+        ingest_files(ingest, urls, workers=1)
+    assert time.monotonic() - started < 20
+    deadline = time.monotonic() + 10  # the server notices the closed connection at its next write
+    while not payer_web.abandoned and time.monotonic() < deadline:
+        time.sleep(0.05)
+    [(path, sent)] = payer_web.abandoned
+    assert path == "/mrf/slow.json.gz" and sent < len(slow)
+    assert not list(ingest.workdir.glob(f"{file_id(urls[1])}.*"))  # neither the .part file nor a finished one
 
 
 def test_default_workers_one_per_two_cores(monkeypatch):
