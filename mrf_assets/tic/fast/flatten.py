@@ -17,7 +17,7 @@ import pyarrow.compute as pc
 
 from mrf_assets.tic import ids
 from mrf_assets.tic.fast.references import ReferenceTable
-from mrf_assets.tic.fast.targets import Members, targets
+from mrf_assets.tic.fast.targets import InlineGroups, Members, targets
 from mrf_assets.tic.normalize import Normalizer
 from mrf_assets.tic.segments import ranges, run_starts
 from mrf_assets.tic.tables import RATES, REJECTS
@@ -148,20 +148,20 @@ def _position(*parts: tuple[str, str]) -> pl.Expr:
     return pl.concat_str(pieces)
 
 
-def flatten(items: pa.Table, first: int, norm: Normalizer, references: ReferenceTable,
+def flatten(items: pa.Table, first: int, norm: Normalizer, references: ReferenceTable, inline_groups: InlineGroups,
             rate_offset: int = 0, new_items: bool = True) -> pa.Table:
     """Rates rows of a batch of decoded items whose first item is in_network[first]. A giant item comes
     in chunks of its rates: `rate_offset` numbers them on, and only its first chunk counts the item.
-    Safe to call from several threads at once on the same Normalizer."""
+    Safe to call from several threads at once on the same Normalizer (and the file's InlineGroups)."""
     batch = _BatchOut(norm)
     try:
-        return _flatten(items, first, norm, references, rate_offset, new_items, batch)
+        return _flatten(items, first, norm, references, inline_groups, rate_offset, new_items, batch)
     finally:
         batch.apply(norm)
 
 
-def _flatten(items: pa.Table, first: int, norm: Normalizer, references: ReferenceTable, rate_offset: int,
-             new_items: bool, batch: _BatchOut) -> pa.Table:
+def _flatten(items: pa.Table, first: int, norm: Normalizer, references: ReferenceTable,
+             inline_groups: InlineGroups, rate_offset: int, new_items: bool, batch: _BatchOut) -> pa.Table:
     ctx, counts = norm.ctx, batch.counts
     # the rates are flattened by Arrow (_rates): polars needs the item fields only
     df = pl.from_arrow(items.drop_columns(["negotiated_rates"])).with_row_index("item", offset=first).with_columns(
@@ -193,7 +193,7 @@ def _flatten(items: pa.Table, first: int, norm: Normalizer, references: Referenc
         pl.lit("negotiated rate has no negotiated_prices list").alias("reason"), pl.lit(0).alias("rows"),
         _record("provider_references", "provider_groups", "negotiated_prices").alias("record")), "rate")
     rates = rates.filter(~no_prices)
-    members, failures, pool = targets(norm, rates, references)
+    members, failures, pool = targets(norm, rates, references, inline_groups)
     fanout = np.bincount(np.concatenate([members.rate_id, failures["rate_id"].to_numpy()]),
                          minlength=rates.height and int(rates["rate_id"].max()) + 1)
 

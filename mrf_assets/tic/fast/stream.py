@@ -28,6 +28,7 @@ from mrf_assets.tic.fast.decode import item_decoder
 from mrf_assets.tic.fast.flatten import flatten
 from mrf_assets.tic.fast.references import FileReferences
 from mrf_assets.tic.fast.scan import TopLevelScanner
+from mrf_assets.tic.fast.targets import InlineGroups
 from mrf_assets.tic.in_network import HEADER_KEYS
 from mrf_assets.tic.normalize import Normalizer, text
 from mrf_assets.tic.sources import SourceError, open_json
@@ -75,6 +76,7 @@ class FastFile:
         self.path, self.make_normalizer, self.flush, self.stat = path, make_normalizer, flush, stat
         self.norm: Normalizer | None = None
         self.refs = FileReferences()
+        self.inline_groups = InlineGroups()
         self._pool: ThreadPoolExecutor | None = None
         self._pending: deque[Future] = deque()  # batches being flattened, oldest first
         self._references: deque[tuple[list, Future]] = deque()  # reference batches being resolved
@@ -86,7 +88,8 @@ class FastFile:
                 self._pass(items=True, references=True)
             except _NeedsReferences:
                 self._drain(failed=True)
-                self.norm, self.refs = None, FileReferences()  # the caller discards this file's parts; references first
+                # the caller discards this file's parts, and what the normalizer recorded: references first
+                self.norm, self.refs, self.inline_groups = None, FileReferences(), InlineGroups()
                 self.stat["passes"] = 2
                 self.flush(discard=True)
                 self._pass(items=False, references=True)
@@ -196,7 +199,7 @@ class FastFile:
             return None
         if not refs_done and _arrow_uses_references(items):
             raise _NeedsReferences()
-        return flatten(items, first, norm, references, rate_offset, new_items)
+        return flatten(items, first, norm, references, self.inline_groups, rate_offset, new_items)
 
     def _add_references(self, header: dict, events: list[tuple]) -> None:
         """Hand a batch of references to a flatten thread (they are decoded and resolved column-wise

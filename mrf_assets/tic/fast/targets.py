@@ -35,7 +35,42 @@ class Members:
                         np.asarray(states, dtype=np.uint64).reshape(2, -1))
 
 
-def inline_targets(norm: Normalizer, rates: pl.DataFrame) -> tuple[Members, pl.DataFrame, pa.Table]:
+RESOLVED = {"key": pl.String, "group_uuid": pl.Binary, "org_uuid": pl.Binary, "failure": pl.String}
+
+
+class InlineGroups:
+    """A file's inline provider groups resolved so far (key, group_uuid, org_uuid, failure, ref, h0, h1).
+    Rates repeat the same groups batch after batch, and resolving a group takes the reference rules (Python,
+    under the normalizer's lock): each distinct group goes through them once per file, not once per batch.
+    A file of ever-new groups keeps this bounded: it starts over past MAX_BYTES (a group resolved again is
+    only looked up again; the normalizer records it once)."""
+
+    MAX_BYTES = 64 << 20
+
+    def __init__(self) -> None:
+        self.known = _with_states(pl.DataFrame(schema=RESOLVED))
+
+    def lookup(self, norm: Normalizer, distinct: pl.DataFrame) -> pl.DataFrame:
+        """The resolved group of every row of `distinct` (key, npi, tin; one row per key), in any order."""
+        with norm.lock:  # two flatten threads must not both add a key
+            known = self.known
+            new = distinct.filter(~pl.col("key").is_in(known["key"].implode()))
+            resolved = []
+            for row in new.iter_rows(named=True):
+                group = {"npi": row["npi"], "tin": row["tin"]} if row["tin"] is not None else {"npi": row["npi"]}
+                target = norm._group(group, [], None)
+                resolved.append((row["key"], target.group_uuid, target.org_uuid, target.failure))
+            fresh = _with_states(pl.DataFrame(resolved, schema=RESOLVED, orient="row"))
+            self.known = fresh if known.estimated_size() > self.MAX_BYTES else pl.concat([known, fresh])
+        return pl.concat([distinct.select("key").join(known, on="key", how="inner"), fresh])
+
+
+def _with_states(resolved: pl.DataFrame) -> pl.DataFrame:
+    return with_member_states(resolved.with_columns(pl.lit(None, pl.String).alias("ref")), "ref")
+
+
+def inline_targets(norm: Normalizer, rates: pl.DataFrame, inline_groups: InlineGroups
+                   ) -> tuple[Members, pl.DataFrame, pa.Table]:
     """Members, failures (rate_id, failure) and the member pool of rates that list their groups inline."""
     if rates["provider_groups"].null_count() == rates.height:  # every rate names provider_references
         return Members.of([], [], []), pl.DataFrame(schema=FAILURES), member_pool(None)
@@ -51,15 +86,7 @@ def inline_targets(norm: Normalizer, rates: pl.DataFrame) -> tuple[Members, pl.D
                            .fill_null("\x00")],  # [] and [null] are different groups
                        separator="\x1f")
     groups = groups.with_columns(key.alias("key"))
-    resolved = []
-    with norm.lock:
-        for row in groups.unique("key", maintain_order=True).iter_rows(named=True):
-            group = {"npi": row["npi"], "tin": row["tin"]} if row["tin"] is not None else {"npi": row["npi"]}
-            target = norm._group(group, [], None)
-            resolved.append((row["key"], target.group_uuid, target.org_uuid, target.failure))
-    lookup = pl.DataFrame(resolved, schema={"key": pl.String, "group_uuid": pl.Binary, "org_uuid": pl.Binary,
-                                            "failure": pl.String}, orient="row")
-    lookup = with_member_states(lookup.with_columns(pl.lit(None, pl.String).alias("ref")), "ref")
+    lookup = inline_groups.lookup(norm, groups.unique("key", maintain_order=True))
     found = groups.select("rate_id", "key").join(lookup.with_row_index("row"), on="key", how="left",
                                                  maintain_order="left")
     ok = found["failure"].is_null().to_numpy()
@@ -96,11 +123,11 @@ def reference_targets(rates: pl.DataFrame, references: ReferenceTable) -> tuple[
     return members, pl.concat([failed.cast(FAILURES), neither.cast(FAILURES)])
 
 
-def targets(norm: Normalizer, rates: pl.DataFrame, references: ReferenceTable
-             ) -> tuple[Members, pl.DataFrame, pa.Table]:
+def targets(norm: Normalizer, rates: pl.DataFrame, references: ReferenceTable, inline_groups: InlineGroups
+            ) -> tuple[Members, pl.DataFrame, pa.Table]:
     """Every rate's members, in file order within a rate, with the pool their rows point into, and the
     groups that failed to resolve."""
-    inline, inline_failed, inline_pool = inline_targets(norm, rates)
+    inline, inline_failed, inline_pool = inline_targets(norm, rates, inline_groups)
     referenced, reference_failed = reference_targets(rates, references)
     failures = pl.concat([inline_failed, reference_failed])
     if len(inline.row) == 0:
