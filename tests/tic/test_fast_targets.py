@@ -1,14 +1,13 @@
-"""Inline provider groups on the fast path: each distinct group of a file goes through the reference
-rules once, however many batches repeat it, and the tables still equal the reference path's."""
+"""Inline provider groups on the fast path: each distinct group of a file is resolved once, however many
+batches repeat it, and the tables still equal the reference path's."""
 
 from __future__ import annotations
 
 import json
 from collections import Counter
 
-from mrf_assets.tic.fast import stream
+from mrf_assets.tic.fast import stream, targets
 from mrf_assets.tic.fast.targets import InlineGroups
-from mrf_assets.tic.normalize import Normalizer
 from tests.tic.test_fast_path import assert_same, ingest
 
 GROUPS = [{"npi": [1730666900, 1285613760], "tin": {"type": "ein", "value": "12-3456789"}},
@@ -16,27 +15,29 @@ GROUPS = [{"npi": [1730666900, 1285613760], "tin": {"type": "ein", "value": "12-
           {"npi": [1111111111]}]  # no tin: rejected, once per price, in every batch
 
 
-def inline_file(path, items: int = 30):
+def inline_file(path, groups_of=lambda i: GROUPS[i % 3:] + GROUPS[:i % 3], items: int = 30):
     price = {"negotiated_type": "negotiated", "negotiated_rate": 12.5, "expiration_date": "9999-12-31",
              "billing_class": "professional"}
     doc = {"reporting_entity_name": "x", "last_updated_on": "2026-11-01", "version": "1.0.0", "in_network": [
         {"negotiation_arrangement": "ffs", "name": "n", "billing_code_type": "CPT", "billing_code_type_version": "2024",
          "billing_code": str(27000 + i), "description": "d",
-         "negotiated_rates": [{"provider_groups": GROUPS[i % 3:] + GROUPS[:i % 3], "negotiated_prices": [price]}]}
+         "negotiated_rates": [{"provider_groups": groups_of(i), "negotiated_prices": [price]}]}
         for i in range(items)]}
     path.write_text(json.dumps(doc))
     return path
 
 
 def count_groups(monkeypatch) -> Counter:
+    """How many times each inline group (by its members) is resolved."""
     calls: Counter = Counter()
-    resolve = Normalizer._group
+    resolve = targets.resolve
 
-    def counting(self, group, networks, reference_id):
-        calls[json.dumps(group, sort_keys=True)] += 1
-        return resolve(self, group, networks, reference_id)
+    def counting(table):
+        for groups in table.column("provider_groups").to_pylist():
+            calls[json.dumps(groups, sort_keys=True)] += 1
+        return resolve(table)
 
-    monkeypatch.setattr(Normalizer, "_group", counting)
+    monkeypatch.setattr(targets, "resolve", counting)
     return calls
 
 
@@ -51,10 +52,11 @@ def test_a_group_repeated_in_every_batch_is_resolved_once_per_file(tmp_path, mon
 
 
 def test_a_file_of_ever_new_groups_keeps_a_bounded_cache(tmp_path, monkeypatch):
-    """Past its bound the cache starts over: groups are resolved again, and recorded only once."""
+    """Past its bound the cache starts over: a group seen before it did is resolved again, and recorded once."""
     monkeypatch.setattr(stream, "BATCH_BYTES", 1500)
     monkeypatch.setattr(InlineGroups, "MAX_BYTES", 0)
-    path = inline_file(tmp_path / "inline.json")
+    group = lambda n: {"npi": [1000000000 + n], "tin": {"type": "ein", "value": f"{10 + n % 7}-1234567"}}  # noqa: E731
+    path = inline_file(tmp_path / "inline.json", lambda i: [group(i), group(i // 10)])
     assert_same(tmp_path / "same", path)
     calls = count_groups(monkeypatch)
     ingest(tmp_path / "counted", "fast", path)

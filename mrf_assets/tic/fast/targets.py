@@ -8,13 +8,14 @@ names are gathered only for provider sets not written before (provider_sets.Prov
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
 import pyarrow as pa
 
-from mrf_assets.tic.fast.references import ReferenceTable, member_pool, with_member_states
+from mrf_assets.tic.fast.references import NewRecords, ReferenceTable, member_pool, resolve, with_member_states
 from mrf_assets.tic.normalize import Normalizer
 
 FAILURES = {"rate_id": pl.UInt32, "failure": pl.String}
@@ -40,27 +41,32 @@ RESOLVED = {"key": pl.String, "group_uuid": pl.Binary, "org_uuid": pl.Binary, "f
 
 class InlineGroups:
     """A file's inline provider groups resolved so far (key, group_uuid, org_uuid, failure, ref, h0, h1).
-    Rates repeat the same groups batch after batch, and resolving a group takes the reference rules (Python,
-    under the normalizer's lock): each distinct group goes through them once per file, not once per batch.
-    A file of ever-new groups keeps this bounded: it starts over past MAX_BYTES (a group resolved again is
-    only looked up again; the normalizer records it once)."""
+    Rates repeat the same groups batch after batch: each distinct group is resolved once per file, column-wise
+    with the references' rules (references.resolve), not once per batch. A file of ever-new groups keeps
+    this bounded: it starts over past MAX_BYTES (a group resolved again is not recorded again)."""
 
     MAX_BYTES = 64 << 20
 
     def __init__(self) -> None:
         self.known = _with_states(pl.DataFrame(schema=RESOLVED))
+        self._lock = threading.Lock()
 
     def lookup(self, norm: Normalizer, distinct: pl.DataFrame) -> pl.DataFrame:
         """The resolved group of every row of `distinct` (key, npi, tin; one row per key), in any order."""
-        with norm.lock:  # two flatten threads must not both add a key
+        with self._lock:  # a group new to both flatten threads is resolved by one, while the other waits
             known = self.known
             new = distinct.filter(~pl.col("key").is_in(known["key"].implode()))
-            resolved = []
-            for row in new.iter_rows(named=True):
-                group = {"npi": row["npi"], "tin": row["tin"]} if row["tin"] is not None else {"npi": row["npi"]}
-                target = norm._group(group, [], None)
-                resolved.append((row["key"], target.group_uuid, target.org_uuid, target.failure))
-            fresh = _with_states(pl.DataFrame(resolved, schema=RESOLVED, orient="row"))
+            if new.height == 0:
+                return distinct.select("key").join(known, on="key", how="inner")
+            # each new group as a reference of its own (the two sets of rules are the same, with no networks)
+            rows, good = resolve(new.select(
+                pl.col("key").alias("provider_group_id"), pl.lit(None, pl.List(pl.String)).alias("network_name"),
+                pl.lit(None, pl.String).alias("location"),
+                pl.concat_list(pl.struct("npi", "tin")).alias("provider_groups")).to_arrow())
+            fresh = _with_states(rows.select(pl.col("ref_key").alias("key"), "group_uuid", "org_uuid", "failure"))
+            records = NewRecords.of(good)
+            with norm.lock:
+                records.record(norm)
             self.known = fresh if known.estimated_size() > self.MAX_BYTES else pl.concat([known, fresh])
         return pl.concat([distinct.select("key").join(known, on="key", how="inner"), fresh])
 
