@@ -3,7 +3,7 @@
     python bench/generate.py --size 500M --layout refs --out /work/bench-data
     python bench/generate.py --size 600M --layout refs --huge-item 400M --out /work/bench-data
 
-Writes DIR/<layout>_<size>[_huge<H>][_utf8][_compact][_decimal][_seed<N>].json.gz and DIR/<same>.meta.json
+Writes DIR/<layout>_<size>[_huge<H>][_utf8][_compact][_decimal][_lists<K>][_refslast][_seed<N>].json.gz and DIR/<same>.meta.json
 holding the exact counts generated, so a parser's output can be checked against them.
 Prices and provider groups are drawn from pre-rendered JSON fragments: formatting every
 number in Python would make the 2 GB file take longer to write than to parse.  The
@@ -156,13 +156,15 @@ def main() -> None:
     ap.add_argument("--reference-lists", type=int, default=0, metavar="K",
                     help="rates draw their provider_references from K lists, as real payers' do (CareFirst: 74 "
                          "lists for 122 k rates, UHC: 3 for 48 k); default: a random list per rate (every set new)")
+    ap.add_argument("--references-last", action="store_true",
+                    help="provider_references after in_network (allowed by the schema, and seen in payer files)")
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
     target, huge = parse_size(args.size), parse_size(args.huge_item) if args.huge_item else 0
     name = f"{args.layout}_{args.size}" + (f"_huge{args.huge_item}" if huge else "") + \
         ("_utf8" if args.utf8 else "") + ("_compact" if args.format == "compact" else "") + \
         ("_decimal" if args.decimal_ids else "") + (f"_lists{args.reference_lists}" if args.reference_lists else "") + \
-        (f"_seed{args.seed}" if args.seed != 1 else "")
+        ("_refslast" if args.references_last else "") + (f"_seed{args.seed}" if args.seed != 1 else "")
     os.makedirs(args.out, exist_ok=True)
     path = os.path.join(args.out, name + ".json.gz")
     t0 = time.perf_counter()
@@ -190,16 +192,18 @@ def generate(path: str, target: int, huge: int, args) -> dict:
     out.write('{\n  "reporting_entity_name": %s,\n  "reporting_entity_type": "health insurance issuer",\n'
               '  "last_updated_on": "2024-05-01",\n  "version": "1.0.0",\n' % json.dumps(entity))
     # Pools of rendered groups: (text, group count, npi count) per entry.
+    last: list[str] = []  # the provider_references, when they go after in_network
+    write_refs = last.append if args.references_last else out.write
     if refs:
         pool, n_refs = [], max(200, target // 10_000)
-        out.write('  "provider_references": [\n')
+        write_refs('  "provider_references": [\n')
         for i in range(n_refs):
             groups = [provider_group(rnd) for _ in range(rnd.randint(1, 4))]
             ref = f"{690 + i // 100_000}.{i % 100_000:05d}" if args.decimal_ids else str(i)
             pool.append((ref, len(groups), sum(n for _, n in groups)))
-            out.write('%s{"provider_group_id":%s,"provider_groups":[%s]}' % (
+            write_refs('%s{"provider_group_id":%s,"provider_groups":[%s]}' % (
                 ",\n" if i else "", ref, ",".join(g for g, _ in groups)))
-        out.write("\n  ],\n")
+        write_refs("\n  ]" if args.references_last else "\n  ],\n")
         c["provider_references"] = n_refs
     else:
         pool = [(g, 1, n) for g, n in (provider_group(rnd) for _ in range(max(500, target // 20_000)))]
@@ -242,10 +246,11 @@ def generate(path: str, target: int, huge: int, args) -> dict:
     nbytes = (lambda s: len(s.encode())) if args.utf8 else len
     out.write('  "in_network": [\n')
     start, huge_at, sep = out.tell(), None, ""
+    budget = target - sum(map(len, last))  # what in_network may take
     if huge:  # regular items fill the rest of the budget, the huge one sits at its middle
-        huge_at = out.tell() + (target - huge - out.tell()) // 2
+        huge_at = out.tell() + (budget - huge - out.tell()) // 2
     avg_item = 110_000
-    while out.tell() + avg_item // 2 < target - 10:
+    while out.tell() + avg_item // 2 < budget - 10:
         if huge_at is not None and out.tell() >= huge_at:
             huge_at, (head, inst) = None, item_head()
             out.write(sep + head)
@@ -278,7 +283,7 @@ def generate(path: str, target: int, huge: int, args) -> dict:
         count(cnt, nbytes(text))
         if c["items"] == 20:
             avg_item = max(1000, (out.tell() - start) // 20)
-    out.write("\n  ]\n}\n")
+    out.write("\n  ]" + "".join([",\n"] + last if last else []) + "\n}\n")
     out.close()
     c.update(bytes=out.total, target_bytes=target, layout=args.layout, format=args.format, seed=args.seed, codec=out.codec,
              grain="rows = item x negotiated_rate x provider_group x price; rows_npi = item x rate x npi x price")

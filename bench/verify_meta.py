@@ -43,6 +43,7 @@ def luhn_ok(npi: int) -> bool:
 def recount(path: str) -> dict:
     c = defaultdict(int)
     ref_groups, ref_npis = defaultdict(int), defaultdict(int)
+    referenced = defaultdict(int)  # prices by the provider_references list of their rate
     ref_id = None
     rate_ids, rate_groups, rate_npis, rate_prices = [], 0, 0, 0
     item_start = 0
@@ -72,19 +73,20 @@ def recount(path: str) -> dict:
             elif prefix == RATE + ".negotiated_prices.item.negotiated_rate":
                 c["bad_rate"] += not value > 0
             elif prefix == RATE and event == "end_map":
-                # provider_references precede in_network in generated files, so ids resolve now
-                groups = rate_groups + sum(ref_groups[i] for i in rate_ids)
-                npis = rate_npis + sum(ref_npis[i] for i in rate_ids)
                 c["negotiated_rates"] += 1
                 c["prices"] += rate_prices
-                c["rows"] += groups * rate_prices
-                c["rows_npi"] += npis * rate_prices
+                c["rows"] += rate_groups * rate_prices
+                c["rows_npi"] += rate_npis * rate_prices
+                referenced[tuple(rate_ids)] += rate_prices  # resolved at the end: references may come last
             elif prefix == IN and event == "start_map":
                 c["items"] += 1
                 item_start = fh.n  # chunk-granular: only a rough check on item size
             elif prefix == IN and event == "end_map":
                 c["largest_item_bytes_approx"] = max(c["largest_item_bytes_approx"], fh.n - item_start)
         c["bytes"] = fh.n
+    for ids, prices in referenced.items():
+        c["rows"] += sum(ref_groups[i] for i in ids) * prices
+        c["rows_npi"] += sum(ref_npis[i] for i in ids) * prices
     c["provider_references"] = len(ref_groups)
     return dict(c)
 
