@@ -88,7 +88,7 @@ class FastFile:
                 self._pass(items=True, references=True)
             except _NeedsReferences:
                 self._drain(failed=True)
-                # the caller discards this file's parts, and what the normalizer recorded: references first
+                # start over, references first: the caller discards this file's parts (and the groups they recorded)
                 self.norm, self.refs, self.inline_groups = None, FileReferences(), InlineGroups()
                 self.stat["passes"] = 2
                 self.flush(discard=True)
