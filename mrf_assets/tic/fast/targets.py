@@ -56,19 +56,19 @@ class InlineGroups:
         with self._lock:  # a group new to both flatten threads is resolved by one, while the other waits
             known = self.known
             new = distinct.filter(~pl.col("key").is_in(known["key"].implode()))
-            if new.height == 0:
-                return distinct.select("key").join(known, on="key", how="inner")
-            # each new group as a reference of its own (the two sets of rules are the same, with no networks)
-            rows, good = resolve(new.select(
-                pl.col("key").alias("provider_group_id"), pl.lit(None, pl.List(pl.String)).alias("network_name"),
-                pl.lit(None, pl.String).alias("location"),
-                pl.concat_list(pl.struct("npi", "tin")).alias("provider_groups")).to_arrow())
-            fresh = _with_states(rows.select(pl.col("ref_key").alias("key"), "group_uuid", "org_uuid", "failure"))
-            records = NewRecords.of(good)
-            with norm.lock:
-                records.record(norm)
-            self.known = fresh if known.estimated_size() > self.MAX_BYTES else pl.concat([known, fresh])
-        return pl.concat([distinct.select("key").join(known, on="key", how="inner"), fresh])
+            if new.height:
+                # each new group as a reference of its own (the two sets of rules are the same, with no networks)
+                rows, good = resolve(new.select(
+                    pl.col("key").alias("provider_group_id"), pl.lit(None, pl.List(pl.String)).alias("network_name"),
+                    pl.lit(None, pl.String).alias("location"),
+                    pl.concat_list(pl.struct("npi", "tin")).alias("provider_groups")).to_arrow())
+                fresh = _with_states(rows.select(pl.col("ref_key").alias("key"), "group_uuid", "org_uuid", "failure"))
+                records = NewRecords.of(good)
+                with norm.lock:
+                    records.record(norm)
+                self.known = fresh if known.estimated_size() > self.MAX_BYTES else pl.concat([known, fresh])
+        hits = distinct.select("key").join(known, on="key", how="inner")
+        return pl.concat([hits, fresh]) if new.height else hits
 
 
 def _with_states(resolved: pl.DataFrame) -> pl.DataFrame:
