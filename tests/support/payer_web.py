@@ -108,8 +108,8 @@ class PayerWeb(LoopbackServer):
 
             def _send(self, body: bytes, pace: int | None) -> bool:
                 """Write the body (at `pace` bytes/s when given); False if the client went away first."""
-                step = len(body) if pace is None else max(1, pace // 20)
-                for start in range(0, len(body), step or 1):
+                step = max(1, len(body) if pace is None else pace // 20)
+                for start in range(0, len(body), step):
                     try:
                         self.wfile.write(body[start:start + step])
                         self.wfile.flush()

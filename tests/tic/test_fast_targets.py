@@ -42,7 +42,7 @@ def count_groups(monkeypatch) -> Counter:
 
 
 def test_a_group_repeated_in_every_batch_is_resolved_once_per_file(tmp_path, monkeypatch):
-    monkeypatch.setattr(stream, "BATCH_BYTES", 1500)  # three or four items a batch: ten batches
+    monkeypatch.setattr(stream, "BATCH_BYTES", 1500)  # three items (553 bytes each) a batch: ten batches
     path = inline_file(tmp_path / "inline.json")
     assert_same(tmp_path / "same", path)
     calls = count_groups(monkeypatch)
