@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import logging
 import sys
 import time
 import uuid
@@ -81,6 +82,11 @@ def print_summary(lake: Lake, month: str, runs: list[tuple]) -> None:
 def ingest_command(urls: list[str], out: str, payer: str, month: str, parser: str = "fast",
                    workers: int | None = None) -> int:
     """Files into one partition; several go to worker processes, as a Dagster run ingests them."""
+    # each file's result, and how far a long one has got, as the files go (the summary comes at the end)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    logging.getLogger("mrf_assets").addHandler(handler)
+    logging.getLogger("mrf_assets").setLevel(logging.INFO)
     lake = Lake(out)
     ingest = PartitionIngest(lake, payer, month, uuid.uuid4().hex, HttpClient(offline=offline_from_env()),
                              parser=parser)

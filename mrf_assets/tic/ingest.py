@@ -46,6 +46,7 @@ STAT_COUNTS = ("items", "items_rejected", "prices", "expected_rows", "rows", "ro
                "rows_filtered", "provider_groups", "remote_references", "remote_references_failed",
                "items_fallback", "items_giant")
 PART_TABLES = ("rates", "provider_sets", "providers", "organizations", "rejects")  # written per file
+PROGRESS_SECONDS = 60.0  # a file that takes longer logs how far it has got this often
 
 
 class PartitionIngest:
@@ -169,15 +170,27 @@ class PartitionIngest:
             return time.perf_counter()
 
         try:
-            if self.parser == "fast":
-                normalizer = self._stream_fast(fid, path, stat, parts, writer)
-            else:
-                normalizer = self._stream_reference(fid, path, stat, parts, writer)
+            stream = self._stream_fast if self.parser == "fast" else self._stream_reference
+            normalizer = stream(fid, path, stat, parts, writer, self._progress(stat))
         except BaseException:
             close()
             raise
         stat.update({k: normalizer.counts.get(k, 0) for k in STAT_COUNTS})
         return normalizer, close
+
+    def _progress(self, stat: dict) -> Callable[[int, int], None]:
+        """What a parser tells how far it has got (JSON bytes, items); logged every PROGRESS_SECONDS, so a
+        20 GB file shows it is moving."""
+        started = last = time.monotonic()
+
+        def report(json_bytes: int, items: int) -> None:
+            nonlocal last
+            now = time.monotonic()
+            if now - last >= PROGRESS_SECONDS:
+                last = now
+                self.log.info(f"file {stat['url']}: {json_bytes / 1e9:.2f} GB of JSON read, {items:,} items, "
+                              f"{json_bytes / 1e6 / (now - started):.1f} MB/s so far")
+        return report
 
     def _open_parts(self, fid: str, stat: dict) -> dict:
         return {name: self.writers[name].open_part(fid, source=stat["url"])
@@ -188,7 +201,8 @@ class PartitionIngest:
         stat.update(schema_version=ctx.schema_version, last_updated_on=ctx.last_updated_on)
         return Normalizer(ctx, self._fetch_remote, self.seen_groups, self.seen_orgs, self.seen_sets)
 
-    def _stream_fast(self, fid: str, path: Path, stat: dict, parts: dict, writer: WriteBehind) -> Normalizer:
+    def _stream_fast(self, fid: str, path: Path, stat: dict, parts: dict, writer: WriteBehind,
+                     progress: Callable[[int, int], None]) -> Normalizer:
         def flush(rates=None, discard: bool = False) -> None:
             if discard:  # a second pass starts over: drop what the first one wrote
                 writer.drain()
@@ -203,13 +217,14 @@ class PartitionIngest:
                 writer.put(parts[name], table)
             self.settle(wait=False)
 
-        fast = FastFile(path, lambda header: self._normalizer(fid, header, stat), flush, stat)
+        fast = FastFile(path, lambda header: self._normalizer(fid, header, stat), flush, stat, progress)
         normalizer = fast.run()
         flush()
         stat["schema_version"], stat["last_updated_on"] = normalizer.ctx.schema_version, normalizer.ctx.last_updated_on
         return normalizer
 
-    def _stream_reference(self, fid: str, path: Path, stat: dict, parts: dict, writer: WriteBehind) -> Normalizer:
+    def _stream_reference(self, fid: str, path: Path, stat: dict, parts: dict, writer: WriteBehind,
+                          progress: Callable[[int, int], None]) -> Normalizer:
         with open_json(path) as stream:
             stat["container"] = stream.container
             pending: list[dict] = []
@@ -223,6 +238,7 @@ class PartitionIngest:
                     normalizer.add_reference(ref)
         with open_json(path) as stream:
             for index, item in enumerate(iter_items(stream)):
+                progress(stream.bytes_read, index)
                 normalizer.add_item(item, index)
                 if len(normalizer.rates) >= BATCH_ROWS or len(normalizer.rejects) >= BATCH_ROWS:
                     self._flush(normalizer, parts, writer)

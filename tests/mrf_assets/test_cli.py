@@ -23,6 +23,7 @@ def test_ingest_file_writes_the_tables(tmp_path):
     done = mrf("ingest-file", str(UHC), "--out", str(tmp_path / "out"), "--month", "2022-09")
     assert done.returncode == 0, done.stderr
     assert "status: ok" in done.stdout and "rows: 69069" in done.stdout
+    assert f"INFO file ok: {UHC}: " in done.stderr  # logged as the file is done, before the summary
     lake = Lake(str(tmp_path / "out"))
     assert lake.manifest("rates", "2022-09", "adhoc")["rows"] == 51712  # prices; 69069 with their provider groups
     rates, sets = (pl.scan_parquet(f"{tmp_path}/out/{t}/**/*.parquet", hive_partitioning=True)

@@ -72,8 +72,10 @@ def _blocks(path: Path, stat: dict):
 
 
 class FastFile:
-    def __init__(self, path: Path, make_normalizer: Callable[[dict], Normalizer], flush: Callable, stat: dict):
+    def __init__(self, path: Path, make_normalizer: Callable[[dict], Normalizer], flush: Callable, stat: dict,
+                 progress: Callable[[int, int], None] = lambda json_bytes, items: None):
         self.path, self.make_normalizer, self.flush, self.stat = path, make_normalizer, flush, stat
+        self.progress = progress  # told the JSON bytes and items read so far, block by block
         self.norm: Normalizer | None = None
         self.refs = FileReferences()
         self.inline_groups = InlineGroups()
@@ -110,7 +112,7 @@ class FastFile:
         refs_done, frozen = not references, False  # frozen: in_network has started
         batch: list[bytes] = []
         refs: list[tuple] = []
-        size = first = index = refs_size = refs_batches = 0
+        size = first = index = refs_size = refs_batches = read = 0
         with tempfile.TemporaryDirectory(prefix="mrf-giant-") as spill:
             scanner = TopLevelScanner(max_element_bytes=GIANT_ITEM, spill_dir=spill)
             for block in _blocks(self.path, self.stat):
@@ -148,6 +150,8 @@ class FastFile:
                                 self._decode(batch, first, refs_done)
                                 batch, size, first = [], 0, index + 1
                         index += 1
+                read += len(block)
+                self.progress(read, index)
             scanner.close()
         self._add_references(header, refs)
         self._collect_references()
