@@ -170,8 +170,8 @@ class PartitionIngest:
             return time.perf_counter()
 
         try:
-            stream = self._stream_fast if self.parser == "fast" else self._stream_reference
-            normalizer = stream(fid, path, stat, parts, writer, self._progress(stat))
+            parse = self._stream_fast if self.parser == "fast" else self._stream_reference
+            normalizer = parse(fid, path, stat, parts, writer, self._progress(stat))
         except BaseException:
             close()
             raise
@@ -189,7 +189,7 @@ class PartitionIngest:
             if now - last >= PROGRESS_SECONDS:
                 last = now
                 self.log.info(f"file {stat['url']}: {json_bytes / 1e9:.2f} GB of JSON read, {items:,} items, "
-                              f"{json_bytes / 1e6 / (now - started):.1f} MB/s so far")
+                              f"{json_bytes / 1e6 / max(now - started, 1e-6):.1f} MB/s so far")
         return report
 
     def _open_parts(self, fid: str, stat: dict) -> dict:
