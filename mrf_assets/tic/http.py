@@ -10,6 +10,7 @@ import os
 import re
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -103,7 +104,7 @@ class _Retry(Retry):
 
 
 @dataclass
-class _Progress:
+class _Transfer:
     written: int = 0
     total: int | None = None      # expected size of the whole file, when the server said
     validator: str | None = None  # ETag or Last-Modified of the copy being assembled
@@ -181,39 +182,42 @@ class HttpClient:
             raise requests.HTTPError(reason, response=response)
         return response
 
-    def download(self, url: str, dest: Path, cancel: threading.Event | None = None) -> Path:
+    def download(self, url: str, dest: Path, cancel: threading.Event | None = None,
+                 progress: Callable[[int, int | None], None] | None = None) -> Path:
         """Stream a URL to dest through a .part file; a body that breaks off is resumed with a Range
         request (If-Range keeps a changed file from being spliced onto the old one). Setting `cancel`
-        stops the download within a chunk (or a read timeout, if the server has gone quiet)."""
+        stops the download within a chunk (or a read timeout, if the server has gone quiet); `progress`
+        is told the bytes written and the file's size (None if the server did not say) chunk by chunk."""
         cancel = cancel or threading.Event()
+        progress = progress or (lambda written, total: None)
         tmp = dest.with_name(dest.name + ".part")
         shown = redact_url(url)
-        progress, resumptions = _Progress(), 0
+        state, resumptions = _Transfer(), 0
 
         def failure(exc: Exception) -> DownloadError:
             return DownloadError(f"download of {shown} failed after {resumptions} resumptions"
-                                 f" at byte {progress.written}: {scrub(str(exc))}")
+                                 f" at byte {state.written}: {scrub(str(exc))}")
         try:
             with open(tmp, "wb") as out:
                 while True:
                     try:
-                        response = self.get(url, headers=_range_headers(progress))
+                        response = self.get(url, headers=_range_headers(state))
                     except requests.RequestException as exc:
                         if not resumptions:
                             raise
                         raise failure(exc) from exc  # e.g. the signed URL expired mid-download
                     try:
                         with response:
-                            _receive(response, out, progress, shown, cancel)
+                            _receive(response, out, state, shown, cancel, progress)
                         break
                     except _BROKEN as exc:
                         if resumptions >= self.retries:
                             raise failure(exc) from exc
                         resumptions += 1
                         log.warning("download of %s broke off at byte %d (%s); resuming (%d of %d)", shown,
-                                    progress.written, scrub(str(exc)), resumptions, self.retries)
+                                    state.written, scrub(str(exc)), resumptions, self.retries)
                         if cancel.wait(min(self.backoff * 2 ** (resumptions - 1), 30.0)):
-                            raise DownloadCancelled(f"download of {shown} cancelled at byte {progress.written}")
+                            raise DownloadCancelled(f"download of {shown} cancelled at byte {state.written}")
         except BaseException:
             tmp.unlink(missing_ok=True)  # a half-written multi-GB file is worth nothing to the next run
             raise
@@ -239,44 +243,45 @@ class HttpClient:
                 raise OfflineError(f"offline mode (MRF_OFFLINE=1) refuses proxy host {proxy_host}: not loopback")
 
 
-def _range_headers(progress: _Progress) -> dict[str, str]:
+def _range_headers(state: _Transfer) -> dict[str, str]:
     # Byte offsets only mean something in the stored representation: no on-the-fly compression.
     headers = {"Accept-Encoding": "identity"}
-    if progress.written:
-        headers["Range"] = f"bytes={progress.written}-"
-        if progress.validator:  # without one, the total in Content-Range is the only check left
-            headers["If-Range"] = progress.validator
+    if state.written:
+        headers["Range"] = f"bytes={state.written}-"
+        if state.validator:  # without one, the total in Content-Range is the only check left
+            headers["If-Range"] = state.validator
     return headers
 
 
-def _receive(response: requests.Response, out: BinaryIO, progress: _Progress, shown: str,
-             cancel: threading.Event) -> None:
+def _receive(response: requests.Response, out: BinaryIO, state: _Transfer, shown: str,
+             cancel: threading.Event, progress: Callable[[int, int | None], None]) -> None:
     if response.status_code == 206:
         start, total = _content_range(response.headers.get("Content-Range", ""))
-        resized = None not in (total, progress.total) and total != progress.total
-        if not progress.written or start != progress.written or resized:
-            progress.restart(out)
+        resized = None not in (total, state.total) and total != state.total
+        if not state.written or start != state.written or resized:
+            state.restart(out)
             raise _ShortBody(f"server answered a range from byte {start} of {total} instead of the one asked for")
-        progress.total = total or progress.total
+        state.total = total or state.total
     else:
-        if progress.written:
+        if state.written:
             log.warning("download of %s: server sent the whole file again (no range support, or the file"
                         " changed); restarting from byte 0", shown)
-        progress.restart(out)
+        state.restart(out)
         length = response.headers.get("Content-Length", "")
-        progress.total = int(length) if length.isdigit() else None
+        state.total = int(length) if length.isdigit() else None
         etag = response.headers.get("ETag")
         # If-Range needs a strong validator; a weak ETag would make every resumption restart.
-        progress.validator = etag if etag and not etag.startswith("W/") else \
+        state.validator = etag if etag and not etag.startswith("W/") else \
             response.headers.get("Last-Modified") or etag
     # Raw bytes, as stored: a Content-Encoding: gzip body stays gzip (sources sniffs it) and offsets hold.
     for chunk in response.raw.stream(CHUNK, decode_content=False):
         if cancel.is_set():
-            raise DownloadCancelled(f"download of {shown} cancelled at byte {progress.written}")
+            raise DownloadCancelled(f"download of {shown} cancelled at byte {state.written}")
         out.write(chunk)
-        progress.written += len(chunk)
-    if progress.total is not None and progress.written != progress.total:
-        raise _ShortBody(f"body ended at byte {progress.written} of {progress.total}")
+        state.written += len(chunk)
+        progress(state.written, state.total)
+    if state.total is not None and state.written != state.total:
+        raise _ShortBody(f"body ended at byte {state.written} of {state.total}")
 
 
 def _content_range(value: str) -> tuple[int | None, int | None]:

@@ -74,7 +74,14 @@ class PartitionIngest:
     def download(self, url: str, cancel: threading.Event | None = None) -> Path:
         """The file behind a URL on local disk (a local file is not copied). Thread-safe: the next file
         may download while this one is parsed, until `cancel` is set."""
-        return fetch(self.resolve(url), self.http, self.workdir, cancel)
+        return self._fetch(self.resolve(url), cancel)
+
+    def _fetch(self, url: str, cancel: threading.Event | None = None) -> Path:
+        shown = redact_url(url)
+        progress = self._every_minute(lambda seconds, written, total: (
+            f"downloading {shown}: {written / 1e9:.2f}" + (f" of {total / 1e9:.2f}" if total else "")
+            + f" GB, {written / 1e6 / seconds:.1f} MB/s so far"))
+        return fetch(url, self.http, self.workdir, cancel, progress)
 
     def ingest(self, url: str, downloaded: Future | None = None) -> dict:
         """Ingest one file; returns its file_stats row (status 'ok' or 'failed'). `downloaded`: the
@@ -88,7 +95,7 @@ class PartitionIngest:
         normalizer = closing = None
         path = None
         try:
-            path = downloaded.result() if downloaded is not None else fetch(url, self.http, self.workdir)
+            path = downloaded.result() if downloaded is not None else self._fetch(url)
             stat["bytes"] = path.stat().st_size
             normalizer, closing = self._stream(url, fid, path, stat)
         except FILE_ERRORS as exc:
@@ -171,25 +178,27 @@ class PartitionIngest:
 
         try:
             parse = self._stream_fast if self.parser == "fast" else self._stream_reference
-            normalizer = parse(fid, path, stat, parts, writer, self._progress(stat))
+            progress = self._every_minute(lambda seconds, json_bytes, items: (
+                f"file {stat['url']}: {json_bytes / 1e9:.2f} GB of JSON read, {items:,} items, "
+                f"{json_bytes / 1e6 / seconds:.1f} MB/s so far"))
+            normalizer = parse(fid, path, stat, parts, writer, progress)
         except BaseException:
             close()
             raise
         stat.update({k: normalizer.counts.get(k, 0) for k in STAT_COUNTS})
         return normalizer, close
 
-    def _progress(self, stat: dict) -> Callable[[int, int], None]:
-        """What a parser tells how far it has got (JSON bytes, items); logged every PROGRESS_SECONDS, so a
+    def _every_minute(self, message: Callable[..., str]) -> Callable[..., None]:
+        """A callback that logs message(seconds so far, *its arguments) every PROGRESS_SECONDS, so that a
         20 GB file shows it is moving."""
         started = last = time.monotonic()
 
-        def report(json_bytes: int, items: int) -> None:
+        def report(*args) -> None:
             nonlocal last
             now = time.monotonic()
             if now - last >= PROGRESS_SECONDS:
                 last = now
-                self.log.info(f"file {stat['url']}: {json_bytes / 1e9:.2f} GB of JSON read, {items:,} items, "
-                              f"{json_bytes / 1e6 / max(now - started, 1e-6):.1f} MB/s so far")
+                self.log.info(message(max(now - started, 1e-6), *args))
         return report
 
     def _open_parts(self, fid: str, stat: dict) -> dict:

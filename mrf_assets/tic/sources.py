@@ -12,6 +12,7 @@ import gzip
 import io
 import threading
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 from urllib.parse import unquote, urlsplit
@@ -45,9 +46,10 @@ def local_path(url: str) -> Path | None:
     return None
 
 
-def fetch(url: str, http: HttpClient, workdir: Path, cancel: threading.Event | None = None) -> Path:
+def fetch(url: str, http: HttpClient, workdir: Path, cancel: threading.Event | None = None,
+          progress: Callable[[int, int | None], None] | None = None) -> Path:
     """A local copy of the file: the file itself when local, else a download into workdir (which
-    `cancel`, once set, stops)."""
+    `cancel`, once set, stops, and `progress` follows: HttpClient.download)."""
     path = local_path(url)
     if path is not None:
         if not path.is_file():
@@ -57,7 +59,7 @@ def fetch(url: str, http: HttpClient, workdir: Path, cancel: threading.Event | N
         raise SourceError(f"unsupported URL scheme: {redact_url(url)}")
     workdir.mkdir(parents=True, exist_ok=True)
     try:
-        return http.download(url, workdir / f"{file_id(url)}.download", cancel)
+        return http.download(url, workdir / f"{file_id(url)}.download", cancel, progress)
     except Exception as exc:  # requests raises many types; the file fails with the reason
         raise SourceError(f"download failed: {exc}") from exc
 

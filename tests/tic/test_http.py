@@ -92,6 +92,15 @@ def test_gives_up_after_the_configured_resumptions(tmp_path, payer_web):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_download_tells_how_far_it_has_got(tmp_path, payer_web):
+    body = payload(3 * MB + 5)
+    url = payer_web.serve("/three.json.gz", Route(body))
+    told: list[tuple[int, int | None]] = []
+    client(retries=0).download(url, tmp_path / "three", progress=lambda written, total: told.append((written, total)))
+    assert [written for written, _ in told] == sorted(written for written, _ in told) and len(told) >= 4
+    assert told[-1] == (len(body), len(body)) and (tmp_path / "three").read_bytes() == body
+
+
 def test_a_cancelled_download_stops_and_leaves_nothing(tmp_path, payer_web):
     body = payload(4 * MB)
     url = payer_web.serve("/big.json.gz", Route(body, bytes_per_second=len(body) // 20))  # 20 s

@@ -1,4 +1,4 @@
-"""What a partition's ingest tells while a file is read: how far a long file has got."""
+"""What a partition's ingest tells while a file is downloaded and read: how far a long one has got."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ UHC = DEMO / "real-2022" / "uhc-ny_2022-09-01_Empire_CSP-927-A351_in-network-rat
 PROGRESS = re.compile(r"file (\S+): (\d+\.\d\d) GB of JSON read, ([\d,]+) items, (\d+\.\d) MB/s so far")
 
 
-def logged_lines(tmp_path, parser: str) -> tuple[list[str], dict]:
+def logged_lines(tmp_path, parser: str, url: str = str(UHC)) -> tuple[list[str], dict]:
     lines: list[str] = []
 
     class Record(logging.Handler):
@@ -29,7 +29,7 @@ def logged_lines(tmp_path, parser: str) -> tuple[list[str], dict]:
     log.addHandler(Record())
     ingest = PartitionIngest(Lake(str(tmp_path)), "p", "2026-11", "run-progress", HttpClient(offline=True),
                              log=log, parser=parser)
-    stat = ingest.ingest(str(UHC))
+    stat = ingest.ingest(url)
     ingest.commit()
     return lines, stat
 
@@ -50,3 +50,14 @@ def test_a_long_file_logs_how_far_it_has_got(tmp_path, monkeypatch, parser):
 def test_a_short_file_logs_only_its_result(tmp_path):
     lines, stat = logged_lines(tmp_path, "fast")
     assert stat["status"] == "ok" and [line for line in lines if "so far" in line] == []
+
+
+def test_a_long_download_logs_how_far_it_has_got(tmp_path, monkeypatch, payer_web):
+    monkeypatch.setattr(ingest_module, "PROGRESS_SECONDS", 0.0)
+    body = UHC.read_bytes()
+    url = payer_web.add("/mrf/uhc.json.gz", body)
+    lines, stat = logged_lines(tmp_path, "fast", url)
+    size = f"{len(body) / 1e9:.2f}"
+    downloading = re.compile(rf"downloading {re.escape(url)}: \d+\.\d\d of {size} GB, \d+\.\d MB/s so far")
+    assert stat["status"] == "ok" and any(downloading.fullmatch(line) for line in lines)
+    assert lines[-1].startswith("file ok:")
