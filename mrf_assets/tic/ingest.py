@@ -46,17 +46,18 @@ STAT_COUNTS = ("items", "items_rejected", "prices", "expected_rows", "rows", "ro
                "rows_filtered", "provider_groups", "remote_references", "remote_references_failed",
                "items_fallback", "items_giant")
 PART_TABLES = ("rates", "provider_sets", "providers", "organizations", "rejects")  # written per file
-PROGRESS_SECONDS = 60.0  # a file that takes longer logs how far it has got this often
+PROGRESS_SECONDS = 60.0  # a download or file that takes longer logs how far it has got this often
 
 
 class PartitionIngest:
     def __init__(self, lake: Lake, payer: str, month: str, run_id: str, http: HttpClient,
                  resolve: Callable[[str], str] = str, log=logging.getLogger(__name__),
-                 parser: str = "fast"):
+                 parser: str = "fast", progress_seconds: float | None = None):
         if parser not in PARSERS:
             raise ValueError(f"parser {parser!r}: expected one of {PARSERS}")
         self.payer, self.month, self.http, self.resolve, self.log = payer, month, http, resolve, log
         self.parser, self.lake, self.run_id = parser, lake, run_id
+        self.progress_seconds = PROGRESS_SECONDS if progress_seconds is None else progress_seconds
         self.writers: dict[str, PartitionWriter] = {
             name: lake.writer(name, month, payer, run_id, schema) for name, schema in TABLES.items()
         }
@@ -189,14 +190,14 @@ class PartitionIngest:
         return normalizer, close
 
     def _every_minute(self, message: Callable[..., str]) -> Callable[..., None]:
-        """A callback that logs message(seconds so far, *its arguments) every PROGRESS_SECONDS, so that a
+        """A callback that logs message(seconds so far, *its arguments) every `progress_seconds`, so that a
         20 GB file shows it is moving."""
         started = last = time.monotonic()
 
         def report(*args) -> None:
             nonlocal last
             now = time.monotonic()
-            if now - last >= PROGRESS_SECONDS:
+            if now - last >= self.progress_seconds:
                 last = now
                 self.log.info(message(max(now - started, 1e-6), *args))
         return report
@@ -295,20 +296,22 @@ class PartitionIngest:
         """What a worker process needs to ingest into the same partition (all picklable)."""
         http = {f.name: getattr(self.http, f.name) for f in dataclasses.fields(self.http)}
         return {"lake_url": self.lake.url, "s3": self.lake.s3, "payer": self.payer, "month": self.month,
-                "run_id": self.run_id, "http": http, "resolve": self.resolve, "parser": self.parser}
+                "run_id": self.run_id, "http": http, "resolve": self.resolve, "parser": self.parser,
+                "progress_seconds": self.progress_seconds}
 
     @classmethod
     def from_spec(cls, spec: dict) -> "PartitionIngest":
         return cls(Lake(spec["lake_url"], spec["s3"]), spec["payer"], spec["month"], spec["run_id"],
-                   HttpClient(**spec["http"]), resolve=spec["resolve"], parser=spec["parser"])
+                   HttpClient(**spec["http"]), resolve=spec["resolve"], parser=spec["parser"],
+                   progress_seconds=spec["progress_seconds"])
 
     def adopt(self, stat: dict, parts: dict[str, list[dict]]) -> dict:
-        """Take over a worker's file: its stats row and the parts it wrote."""
+        """Take over a worker's file: its stats row and the parts it wrote (the worker logged it: parallel.py
+        relays a worker's log to this ingest's)."""
         self.stats.append(stat)
         self.adopted += 1
         for name, written in parts.items():
             self.writers[name].parts.extend(written)
-        self._log_file(stat)
         return stat
 
     def _merge_organizations(self) -> None:

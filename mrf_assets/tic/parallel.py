@@ -6,10 +6,12 @@ up the others), and while one downloads the others parse."""
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
 import threading
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from logging.handlers import QueueHandler, QueueListener
 
 from mrf_assets.tic.ingest import PartitionIngest
 
@@ -30,8 +32,15 @@ def ingest_files(ingest: PartitionIngest, urls: list[str], workers: int | None =
         return in_turn(ingest, urls)
     spec = ingest.worker_spec()
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        results = list(pool.map(_ingest_one, [spec] * len(urls), urls))
+    records = context.Queue()
+    relay = QueueListener(records, _Relay(ingest.log))  # what workers log goes to this run's log
+    relay.start()
+    try:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_log_to,
+                                 initargs=(records,)) as pool:
+            results = list(pool.map(_ingest_one, [spec] * len(urls), urls))
+    finally:
+        relay.stop()
     return [ingest.adopt(stat, parts) for stat, parts in results]
 
 
@@ -55,6 +64,24 @@ def in_turn(ingest: PartitionIngest, urls: list[str]) -> list[dict]:
             raise
     ingest.settle()
     return stats
+
+
+class _Relay(logging.Handler):
+    """Hands a worker's log records to the run's log (a logging.Logger, or Dagster's context.log)."""
+
+    def __init__(self, log):
+        super().__init__()
+        self.log = log
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.log.log(record.levelno, record.getMessage())
+
+
+def _log_to(records) -> None:
+    """A worker's start: its ingest log (files done, progress, resumed downloads) goes to the run's."""
+    logger = logging.getLogger("mrf_assets")
+    logger.addHandler(QueueHandler(records))
+    logger.setLevel(logging.INFO)
 
 
 def _ingest_one(spec: dict, url: str) -> tuple[dict, dict[str, list[dict]]]:

@@ -11,7 +11,9 @@ import dagster as dg
 import polars as pl
 import pytest
 
+from mrf_assets.tic import ingest as ingest_module
 from mrf_assets.tic.lake import Lake
+from mrf_assets.tic.parallel import WORKERS_ENV
 from mrf_assets.tic.views import scan_denormalized_rates
 from payer_handlers import load_registry
 from payer_handlers.registry import DEFAULT_REGISTRY
@@ -73,6 +75,21 @@ def test_demo_payer_through_dagster(tmp_path, instance, payer, folder):
     assert providers.select("provider_group_uuid", "npi").is_duplicated().sum() == 0
     assert orgs["organization_uuid"].is_duplicated().sum() == 0
     assert rates["rate_uuid"].n_unique() == rates.height
+
+
+def test_worker_processes_log_into_the_run(tmp_path, instance, monkeypatch):
+    """With several worker processes, what they log reaches the run's log: each file's line (once) and how
+    far it has got (every block here)."""
+    monkeypatch.setenv(WORKERS_ENV, "2")
+    monkeypatch.setattr(ingest_module, "PROGRESS_SECONDS", 0.0)
+    result = materialize(instance, DEFAULT_REGISTRY, str(tmp_path / "lake"), "cms-v2")
+    assert result.success
+    log = run_log(instance, result)
+    files = toc_in_network_files(DEMO / "cms-v2")
+    assert f"{len(files)} in-network files, 2 worker process(es)" in log
+    for path in files:
+        assert log.count(f"file ok: {path.as_uri()}: ") == 1, path.name
+        assert f"file {path.as_uri()}: 0.00 GB of JSON read, " in log, path.name
 
 
 def test_real_payer_exact_counts(tmp_path, instance):

@@ -124,6 +124,26 @@ def test_a_run_that_stops_stops_the_next_files_download(tmp_path, payer_web):
     assert not list(ingest.workdir.glob(f"{file_id(urls[1])}.*"))  # neither the .part file nor a finished one
 
 
+def test_worker_processes_log_to_the_runs_log(tmp_path):
+    """What a worker logs (each file done, how far a long one has got) reaches the run's log, once."""
+    logged: list[str] = []
+
+    class Record(logging.Handler):
+        def emit(self, record):
+            logged.append(record.getMessage())
+
+    log = logging.getLogger("test-worker-log")
+    log.setLevel(logging.INFO)
+    log.addHandler(Record())
+    ingest = PartitionIngest(Lake(str(tmp_path)), "p", "2026-11", "run-workers-log", HttpClient(offline=True),
+                             log=log, progress_seconds=0)
+    stats = ingest_files(ingest, FILES, workers=2)
+    assert [s["status"] for s in stats] == ["ok"] * len(FILES)
+    for url in FILES:
+        assert len([m for m in logged if m.startswith(f"file ok: {url}: ")]) == 1
+        assert any(m.startswith(f"file {url}: ") and m.endswith("MB/s so far") for m in logged)
+
+
 def test_default_workers_one_per_two_cores(monkeypatch):
     monkeypatch.delenv(WORKERS_ENV, raising=False)
     for cores, workers in ((1, 1), (2, 1), (3, 1), (8, 4), (None, 1)):
