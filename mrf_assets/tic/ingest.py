@@ -140,8 +140,14 @@ class PartitionIngest:
         if stat["status"] != "ok":
             self.log.error(f"file failed: {stat['url']}: {stat['error']}")
         else:
+            # what the fast path could not do its own way is said, not only counted in file_stats
+            notes = [f"{stat['items_fallback']:,} items through the reference rules ({stat['fallback_reason']})"
+                     ] if stat.get("items_fallback") else []
+            notes += [f"{stat['items_giant']:,} giant items read rate by rate"] if stat.get("items_giant") else []
+            notes += ["read twice: provider_references come after in_network"] if stat.get("passes") == 2 else []
             self.log.info(f"file ok: {stat['url']}: {stat['items']:,} items, {stat['rows']:,} rows, "
-                          f"{stat['rows_rejected']:,} rejected, {stat['mb_per_s']} MB/s ({stat.get('parser')})")
+                          f"{stat['rows_rejected']:,} rejected, {stat['mb_per_s']} MB/s ({stat.get('parser')})"
+                          + "".join(f"; {note}" for note in notes))
 
     def _deduplicate(self, table: str, key: str) -> None:
         """Files ingested by different worker processes may each write the same provider group or set:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 
 import pytest
 
 from mrf_assets.tic import ingest as ingest_module
+from mrf_assets.tic.fast import stream
 from mrf_assets.tic.http import HttpClient
 from mrf_assets.tic.ingest import PARSERS, PartitionIngest
 from mrf_assets.tic.lake import Lake
@@ -61,3 +63,24 @@ def test_a_long_download_logs_how_far_it_has_got(tmp_path, monkeypatch, payer_we
     downloading = re.compile(rf"downloading {re.escape(url)}: \d+\.\d\d of {size} GB, \d+\.\d MB/s so far")
     assert stat["status"] == "ok" and any(downloading.fullmatch(line) for line in lines)
     assert lines[-1].startswith("file ok:")
+
+
+def test_what_the_fast_path_did_its_own_way_is_in_the_files_line(tmp_path, monkeypatch):
+    """A batch through the reference rules (a quoted rate), an item read rate by rate, references after
+    the items: counted in file_stats, and said in the file's log line."""
+    monkeypatch.setattr(stream, "GIANT_ITEM", 400)
+    price = {"negotiated_type": "negotiated", "negotiated_rate": 12.5, "expiration_date": "9999-12-31",
+             "billing_class": "professional"}
+    item = {"negotiation_arrangement": "ffs", "name": "n", "billing_code_type": "CPT", "billing_code_type_version": "2024",
+            "billing_code": "27447", "description": "d"}
+    doc = {"reporting_entity_name": "x", "last_updated_on": "2026-11-01", "version": "1.0.0", "in_network": [
+        dict(item, negotiated_rates=[{"provider_references": [1], "negotiated_prices": [price]}] * 3),
+        dict(item, negotiated_rates=[{"provider_references": [1], "negotiated_prices": [dict(price, negotiated_rate="9")]}])],
+        "provider_references": [{"provider_group_id": 1, "provider_groups": [
+            {"npi": [1730666900], "tin": {"type": "ein", "value": "12-3456789"}}]}]}
+    path = tmp_path / "in.json"
+    path.write_text(json.dumps(doc))
+    lines, stat = logged_lines(tmp_path / "lake", "fast", str(path))
+    assert stat["items_fallback"] == 1 and stat["items_giant"] == 1 and stat["passes"] == 2
+    assert lines[-1].endswith("; 1 items through the reference rules (" + stat["fallback_reason"] + ")"
+                              "; 1 giant items read rate by rate; read twice: provider_references come after in_network")
