@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-import posixpath
 import tempfile
 import threading
 import time
@@ -20,21 +19,18 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import ijson
-import numpy as np
-import polars as pl
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from mrf_assets.tic.fast.scan import ScanError
 from mrf_assets.tic.fast.stream import FastFile
 from mrf_assets.tic.http import HttpClient
 from mrf_assets.tic.ids import file_id as make_file_id
-from mrf_assets.tic.ids import redact_url, value_keys
+from mrf_assets.tic.ids import redact_url
 from mrf_assets.tic.in_network import iter_items, iter_references, scan_preamble
 from mrf_assets.tic.lake import Lake, PartitionWriter, WriteBehind
 from mrf_assets.tic.normalize import BATCH_ROWS, FileContext, Normalizer, record_json, text
+from mrf_assets.tic.partition_merge import deduplicate, merge_organizations
 from mrf_assets.tic.seen import SeenIds, SeenKeys
-from mrf_assets.tic.segments import run_starts
 from mrf_assets.tic.sources import SourceError, fetch, open_json
 from mrf_assets.tic.tables import FILE_STATS, TABLES
 
@@ -148,28 +144,6 @@ class PartitionIngest:
             self.log.info(f"file ok: {stat['url']}: {stat['items']:,} items, {stat['rows']:,} rows, "
                           f"{stat['rows_rejected']:,} rejected, {stat['mb_per_s']} MB/s ({stat.get('parser')})"
                           + "".join(f"; {note}" for note in notes))
-
-    def _deduplicate(self, table: str, key: str) -> None:
-        """Files ingested by different worker processes may each write the same provider group or set:
-        keep a key's rows from the first part that has it. One part at a time, so memory stays bounded
-        by a part; in one process the seen-sets already wrote every key once."""
-        if not self.adopted:
-            return
-        writer, seen = self.writers[table], SeenKeys()
-        parts, writer.parts = list(writer.parts), []
-        for part in parts:
-            path = posixpath.join(writer.dir, part["path"])
-            keys = value_keys(pq.read_table(path, columns=[key], filesystem=self.lake.fs)[key])
-            starts = run_starts(keys)  # a set's members (a group's NPIs) are consecutive rows: one test per run
-            fresh = ~seen.contains(keys[starts])
-            seen.add(keys[starts[fresh]])
-            if fresh.all():  # the usual part: its other columns are never read
-                writer.parts.append(part)
-                continue
-            rows = np.repeat(fresh, np.diff(np.append(starts, len(keys))))
-            frame = pq.read_table(path, filesystem=self.lake.fs)
-            self.lake.fs.delete_file(path)
-            writer.write_table(frame.filter(pa.array(rows)), key=f"dedup-{part['key']}", source=part["source"])
 
     def _stream(self, url: str, fid: str, path: Path, stat: dict) -> tuple[Normalizer, Callable[[], float]]:
         """The file's normalizer, and what closes its parts (left to the caller, so that closing overlaps
@@ -320,25 +294,14 @@ class PartitionIngest:
             self.writers[name].parts.extend(written)
         return stat
 
-    def _merge_organizations(self) -> None:
-        """Organizations are few (one per TIN): merged whole, keeping a business name any file gave."""
-        writer = self.writers["organizations"]
-        if len(writer.parts) <= 1:
-            return
-        frame = pl.concat([pl.from_arrow(pq.read_table(posixpath.join(writer.dir, p["path"]), filesystem=self.lake.fs))
-                           for p in writer.parts])
-        writer.parts.clear()
-        merged = frame.group_by("organization_uuid", maintain_order=True).agg(
-            pl.col("tin_type").first(), pl.col("tin_value").first(), pl.col("business_name").drop_nulls().first())
-        writer.write_table(merged.to_arrow().cast(TABLES["organizations"]), key="dedup")
-
     def commit(self) -> dict[str, dict]:
         """Publish every table of the partition; returns the manifests by table name."""
         self.settle()
         self._closer.shutdown()
-        self._deduplicate("providers", "provider_group_uuid")
-        self._deduplicate("provider_sets", "provider_set_uuid")
-        self._merge_organizations()
+        if self.adopted:  # in one process the seen-sets already wrote every group and set once
+            deduplicate(self.writers["providers"], "provider_group_uuid")
+            deduplicate(self.writers["provider_sets"], "provider_set_uuid")
+        merge_organizations(self.writers["organizations"])
         stats = pa.Table.from_pylist([{k: s.get(k) for k in FILE_STATS.names} for s in self.stats],
                                      schema=FILE_STATS)
         self.writers["file_stats"].write_table(stats, key="stats")

@@ -1,0 +1,49 @@
+"""What a partition's parts merge at commit: provider groups and provider sets that files ingested by
+different worker processes both wrote, and organizations."""
+
+from __future__ import annotations
+
+import posixpath
+
+import numpy as np
+import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from mrf_assets.tic.ids import value_keys
+from mrf_assets.tic.lake import PartitionWriter
+from mrf_assets.tic.seen import SeenKeys
+from mrf_assets.tic.segments import run_starts
+from mrf_assets.tic.tables import TABLES
+
+
+def deduplicate(writer: PartitionWriter, key: str) -> None:
+    """Keep a key's rows from the first part that has it. One part at a time, so memory stays bounded
+    by a part."""
+    fs, seen = writer.lake.fs, SeenKeys()
+    parts, writer.parts = list(writer.parts), []
+    for part in parts:
+        path = posixpath.join(writer.dir, part["path"])
+        keys = value_keys(pq.read_table(path, columns=[key], filesystem=fs)[key])
+        starts = run_starts(keys)  # a set's members (a group's NPIs) are consecutive rows: one test per run
+        fresh = ~seen.contains(keys[starts])
+        seen.add(keys[starts[fresh]])
+        if fresh.all():  # the usual part: its other columns are never read
+            writer.parts.append(part)
+            continue
+        rows = np.repeat(fresh, np.diff(np.append(starts, len(keys))))
+        frame = pq.read_table(path, filesystem=fs)
+        fs.delete_file(path)
+        writer.write_table(frame.filter(pa.array(rows)), key=f"dedup-{part['key']}", source=part["source"])
+
+
+def merge_organizations(writer: PartitionWriter) -> None:
+    """Organizations are few (one per TIN): merged whole, keeping a business name any file gave."""
+    if len(writer.parts) <= 1:
+        return
+    frame = pl.concat([pl.from_arrow(pq.read_table(posixpath.join(writer.dir, p["path"]), filesystem=writer.lake.fs))
+                       for p in writer.parts])
+    writer.parts.clear()
+    merged = frame.group_by("organization_uuid", maintain_order=True).agg(
+        pl.col("tin_type").first(), pl.col("tin_value").first(), pl.col("business_name").drop_nulls().first())
+    writer.write_table(merged.to_arrow().cast(TABLES["organizations"]), key="dedup")
