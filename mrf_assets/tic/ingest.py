@@ -75,7 +75,7 @@ class PartitionIngest:
 
     def _fetch(self, url: str, cancel: threading.Event | None = None) -> Path:
         shown = redact_url(url)
-        progress = self._every_minute(lambda seconds, written, total: (
+        progress = self._progress_log(lambda seconds, written, total: (
             f"downloading {shown}: {written / 1e9:.2f}" + (f" of {total / 1e9:.2f}" if total else "")
             + f" GB, {written / 1e6 / seconds:.1f} MB/s so far"))
         return fetch(url, self.http, self.workdir, cancel, progress)
@@ -159,7 +159,7 @@ class PartitionIngest:
 
         try:
             parse = self._stream_fast if self.parser == "fast" else self._stream_reference
-            progress = self._every_minute(lambda seconds, json_bytes, items: (
+            progress = self._progress_log(lambda seconds, json_bytes, items: (
                 f"file {stat['url']}: {json_bytes / 1e9:.2f} GB of JSON read, {items:,} items, "
                 f"{json_bytes / 1e6 / seconds:.1f} MB/s so far"))
             normalizer = parse(fid, path, stat, parts, writer, progress)
@@ -169,7 +169,7 @@ class PartitionIngest:
         stat.update({k: normalizer.counts.get(k, 0) for k in STAT_COUNTS})
         return normalizer, close
 
-    def _every_minute(self, message: Callable[..., str]) -> Callable[..., None]:
+    def _progress_log(self, message: Callable[..., str]) -> Callable[..., None]:
         """A callback that logs message(seconds so far, *its arguments) every `progress_seconds`, so that a
         20 GB file shows it is moving."""
         started = last = time.monotonic()
