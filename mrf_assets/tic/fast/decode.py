@@ -73,7 +73,9 @@ def decode_lines(blobs: list[bytes], schema: pa.Schema, rewrite: Callable[[bytes
     block = max(MIN_BLOCK, max(len(b) for b in blobs) + 1)
     return pj.read_json(
         pa.BufferReader(data),  # read in place: a BytesIO would be copied block by block
-        read_options=pj.ReadOptions(block_size=block, use_threads=True),
+        # One block, decoded on the calling flatten thread (the GIL is released): handing it to Arrow's
+        # pool only added a hand-over (refs_500M_lists1000, 6 alternating rounds: 1.045x, 6 of 6 faster).
+        read_options=pj.ReadOptions(block_size=block, use_threads=False),
         parse_options=pj.ParseOptions(explicit_schema=schema, unexpected_field_behavior="ignore"),
     )
 
