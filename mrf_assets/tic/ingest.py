@@ -80,6 +80,19 @@ class PartitionIngest:
             + f" GB, {written / 1e6 / seconds:.1f} MB/s so far"))
         return fetch(url, self.http, self.workdir, cancel, progress)
 
+    def discard_download(self, downloaded: Future) -> None:
+        """A download started ahead that no file will read (the run stopped): its copy is deleted as soon
+        as it ends."""
+        def discard(done: Future) -> None:
+            if not done.cancelled() and done.exception() is None:
+                self._discard(done.result())
+
+        downloaded.add_done_callback(discard)
+
+    def _discard(self, path: Path) -> None:
+        if path.parent == self.workdir:  # a download, not the user's local file
+            path.unlink(missing_ok=True)
+
     def ingest(self, url: str, downloaded: Future | None = None) -> dict:
         """Ingest one file; returns its file_stats row (status 'ok' or 'failed'). `downloaded`: the
         file's `download` started earlier, whose errors fail the file like its own. The file's last
@@ -104,8 +117,8 @@ class PartitionIngest:
                 "level": "file", "reason": stat["error"], "rows": 0, "record": record_json({"url": stat["url"]}),
             }], schema=TABLES["rejects"]), key=fid, source=stat["url"])
         finally:
-            if path is not None and path.parent == self.workdir:
-                path.unlink(missing_ok=True)
+            if path is not None:
+                self._discard(path)
         if normalizer is not None:
             self.seen_groups.update(normalizer.new_groups)
             self.seen_orgs.update(normalizer.new_orgs)

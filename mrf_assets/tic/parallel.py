@@ -47,12 +47,13 @@ def ingest_files(ingest: PartitionIngest, urls: list[str], workers: int | None =
 def in_turn(ingest: PartitionIngest, urls: list[str]) -> list[dict]:
     """One file after another in this process, each downloading while the one before it is parsed.
     If the run stops (an error that is not the file's, or Dagster terminating it), the next file's
-    download stops too, rather than holding the run until tens of GB have arrived."""
+    download stops too, rather than holding the run until tens of GB have arrived, and its copy goes."""
     stats: list[dict] = []
     cancel = threading.Event()
+    ahead: Future | None = None
     with ThreadPoolExecutor(1, thread_name_prefix="mrf-download") as downloads:
         try:
-            ahead: Future | None = downloads.submit(ingest.download, urls[0], cancel) if urls else None
+            ahead = downloads.submit(ingest.download, urls[0], cancel) if urls else None
             for i, url in enumerate(urls):
                 current = ahead
                 # the same URL twice would download to the same path while it is parsed
@@ -61,6 +62,8 @@ def in_turn(ingest: PartitionIngest, urls: list[str]) -> list[dict]:
                 stats.append(ingest.ingest(url, current))
         except BaseException:
             cancel.set()
+            if ahead is not None:
+                ingest.discard_download(ahead)
             raise
     ingest.settle()
     return stats

@@ -144,6 +144,25 @@ def test_worker_processes_log_to_the_runs_log(tmp_path):
         assert any(m.startswith(f"file {url}: ") and m.endswith("MB/s so far") for m in logged)
 
 
+def test_a_run_that_stops_deletes_the_next_file_it_had_downloaded(tmp_path, payer_web):
+    """The next file downloaded in full before the run failed: no file will read it, so it goes."""
+    urls = [payer_web.add("/mrf/first.json", Path(FILES[0]).read_bytes()),
+            payer_web.add("/mrf/second.json.gz", Path(FILES[-1]).read_bytes())]
+
+    class BrokenLake(PartitionIngest):
+        def ingest(self, url, downloaded=None):
+            path = downloaded.result()  # this file's copy, which the real ingest deletes when it is done
+            path.unlink()
+            while not list(self.workdir.glob(f"{file_id(urls[1])}.download")):  # file 2 is all here
+                time.sleep(0.01)
+            raise RuntimeError("lake unavailable")
+
+    ingest = BrokenLake(Lake(str(tmp_path)), "p", "2026-11", "run-stop", HttpClient(offline=True))
+    with pytest.raises(RuntimeError, match="lake unavailable"):
+        ingest_files(ingest, urls, workers=1)
+    assert list(ingest.workdir.iterdir()) == []
+
+
 def test_default_workers_one_per_two_cores(monkeypatch):
     monkeypatch.delenv(WORKERS_ENV, raising=False)
     for cores, workers in ((1, 1), (2, 1), (3, 1), (8, 4), (None, 1)):
