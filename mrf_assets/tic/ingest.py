@@ -216,9 +216,7 @@ class PartitionIngest:
                 return
             with fast.norm.lock:  # flatten threads add to the normalizer's tables
                 ready = self._take(fast.norm, rates)
-            for name, table in ready:
-                writer.put(parts[name], table)
-            self.settle(wait=False)
+            self._write(ready, parts, writer)
 
         fast = FastFile(path, lambda header: self._normalizer(fid, header, stat), flush, stat, progress)
         normalizer = fast.run()
@@ -244,9 +242,9 @@ class PartitionIngest:
                 progress(stream.bytes_read, index)
                 normalizer.add_item(item, index)
                 if len(normalizer.rates) >= BATCH_ROWS or len(normalizer.rejects) >= BATCH_ROWS:
-                    self._flush(normalizer, parts, writer)
+                    self._write(self._take(normalizer), parts, writer)
             stat["json_bytes"] = stream.bytes_read
-        self._flush(normalizer, parts, writer)
+        self._write(self._take(normalizer), parts, writer)
         return normalizer
 
     @staticmethod
@@ -265,8 +263,9 @@ class PartitionIngest:
         normalizer.org_tables.clear()
         return ready
 
-    def _flush(self, normalizer: Normalizer, parts: dict, writer: WriteBehind) -> None:
-        for name, table in self._take(normalizer):
+    def _write(self, ready: list[tuple[str, pa.Table]], parts: dict, writer: WriteBehind) -> None:
+        """Hand tables to the file's parts (written behind), and log the file before if it has closed."""
+        for name, table in ready:
             writer.put(parts[name], table)
         self.settle(wait=False)
 
