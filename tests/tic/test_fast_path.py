@@ -120,16 +120,23 @@ def documents(draw):
                   for i in refs_ids]
     def rate():
         base = {"negotiated_prices": draw(st.lists(price(), min_size=0, max_size=3))}
+        if draw(st.integers(0, 9)) == 0:
+            del base["negotiated_prices"]  # missing, not empty: rejected with another record
         if refs_ids and draw(st.booleans()):
             base["provider_references"] = draw(st.lists(st.sampled_from(refs_ids + [999]), min_size=1, max_size=3))
         else:
             base["provider_groups"] = draw(st.lists(group(), min_size=0, max_size=2))
+        if draw(st.integers(0, 14)) == 0:
+            base.pop("provider_groups", None), base.pop("provider_references", None)  # neither
         return base
     items = []
     for _ in range(draw(st.integers(1, 6))):
         item = {"negotiation_arrangement": "ffs", "name": draw(TEXT), "billing_code_type": draw(st.sampled_from(["CPT", "", "MS-DRG"])),
                 "billing_code_type_version": "2024", "billing_code": draw(st.sampled_from(["27447", "0470", "", "J1885"])),
                 "description": draw(TEXT), "negotiated_rates": [rate() for _ in range(draw(st.integers(0, 3)))]}
+        for missing in draw(st.lists(st.sampled_from(["billing_code", "billing_code_type", "negotiated_rates"]),
+                                     max_size=1)):
+            del item[missing]  # null in Arrow, where "" is blank: both are rejected
         keys = list(item)
         draw(st.randoms(use_true_random=False)).shuffle(keys)
         items.append({k: item[k] for k in keys})

@@ -148,6 +148,31 @@ def _position(*parts: tuple[str, str]) -> pl.Expr:
     return pl.concat_str(pieces)
 
 
+def _good_items(items: pa.Table, first: int, batch: _BatchOut | None) -> np.ndarray:
+    """The rows of the items that have what a rate needs; the others are rejected into `batch` (None: a
+    giant item's later chunk, rejected with its first)."""
+    blank = lambda name: pc.fill_null(pc.equal(items.column(name), ""), True)  # noqa: E731
+    no_code, no_type = blank("billing_code"), blank("billing_code_type")
+    no_rates = items.column("negotiated_rates").is_null()
+    bad = pc.or_(pc.or_(no_code, no_type), no_rates).to_numpy(zero_copy_only=False)
+    if not bad.any():  # the usual batch: no polars frame of the items at all
+        return np.arange(items.num_rows)
+    if batch is not None:
+        rows = np.flatnonzero(bad)
+        flags = pl.from_arrow(pa.table({"c": no_code, "t": no_type}).take(pa.array(rows))).with_columns(
+            pl.Series("item", rows + first))
+        reason = (pl.when(pl.col("c") & pl.col("t")).then(pl.lit("in-network item has no billing_code or billing_code_type"))
+                  .when(pl.col("c")).then(pl.lit("in-network item has no billing_code"))
+                  .when(pl.col("t")).then(pl.lit("in-network item has no billing_code_type"))
+                  .otherwise(pl.lit("in-network item has no negotiated_rates list")))
+        whole = pl.from_arrow(items.take(pa.array(rows)))
+        batch.counts["items_rejected"] += len(rows)
+        batch.reject(flags.select(
+            _position(("in_network", "item")).alias("position"), reason.alias("reason"), pl.lit(0).alias("rows"),
+        ).with_columns(whole.select(_record(*items.column_names)).to_series().alias("record")), "item")
+    return np.flatnonzero(~bad)
+
+
 def flatten(items: pa.Table, first: int, norm: Normalizer, references: ReferenceTable, inline_groups: InlineGroups,
             rate_offset: int = 0, new_items: bool = True) -> pa.Table:
     """Rates rows of a batch of decoded items whose first item is in_network[first]. A giant item comes
@@ -163,36 +188,19 @@ def flatten(items: pa.Table, first: int, norm: Normalizer, references: Reference
 def _flatten(items: pa.Table, first: int, norm: Normalizer, references: ReferenceTable,
              inline_groups: InlineGroups, rate_offset: int, new_items: bool, batch: _BatchOut) -> pa.Table:
     ctx, counts = norm.ctx, batch.counts
-    # the rates are flattened by Arrow (_rates): polars needs the item fields only
-    df = pl.from_arrow(items.drop_columns(["negotiated_rates"])).with_row_index("item", offset=first).with_columns(
-        pl.from_arrow(items.column("negotiated_rates").is_null()).alias("no_rates"))
-    counts["items"] += df.height if new_items else 0
-    blank = lambda c: pl.col(c).fill_null("") == ""  # noqa: E731
-    reason = (pl.when(blank("billing_code") & blank("billing_code_type"))
-              .then(pl.lit("in-network item has no billing_code or billing_code_type"))
-              .when(blank("billing_code")).then(pl.lit("in-network item has no billing_code"))
-              .when(blank("billing_code_type")).then(pl.lit("in-network item has no billing_code_type"))
-              .when(pl.col("no_rates")).then(pl.lit("in-network item has no negotiated_rates list")))
-    df = df.with_columns(reason.alias("reason"))
-    bad = df.filter(pl.col("reason").is_not_null())
-    if not new_items:
-        bad = bad.clear()  # rejected once, with its first chunk
-        df = df.filter(pl.col("reason").is_null())
-    counts["items_rejected"] += bad.height
-    if bad.height:
-        whole = pl.from_arrow(items.take(pa.array(bad["item"].to_numpy().astype(np.int64) - first)))
-        batch.reject(bad.select(_position(("in_network", "item")).alias("position"), "reason", pl.lit(0).alias("rows"))
-                     .with_columns(whole.select(_record(*items.column_names)).to_series().alias("record")), "item")
-    good = df.filter(pl.col("reason").is_null()).drop("reason").with_row_index("item_pos")
+    counts["items"] += items.num_rows if new_items else 0
+    good_rows = _good_items(items, first, batch if new_items else None)
+    good = items if len(good_rows) == items.num_rows else items.take(pa.array(good_rows))
 
-    rates, prices = _rates(items, good["item"].to_numpy() - first, first, rate_offset)
-    no_prices = pl.col("price_count").fill_null(0) == 0
-    listed = pl.when(pl.col("price_count").is_not_null()).then(pl.lit([], pl.List(pl.Int8)))  # null or []
-    batch.reject(rates.filter(no_prices).with_columns(listed.alias("negotiated_prices")).select(
-        _position(("in_network", "item"), ("negotiated_rates", "r")).alias("position"),
-        pl.lit("negotiated rate has no negotiated_prices list").alias("reason"), pl.lit(0).alias("rows"),
-        _record("provider_references", "provider_groups", "negotiated_prices").alias("record")), "rate")
-    rates = rates.filter(~no_prices)
+    rates, prices = _rates(items, good_rows, first, rate_offset)
+    if rates.height and rates["price_count"].fill_null(0).min() == 0:  # the usual batch has none: no filters
+        no_prices = pl.col("price_count").fill_null(0) == 0
+        listed = pl.when(pl.col("price_count").is_not_null()).then(pl.lit([], pl.List(pl.Int8)))  # null or []
+        batch.reject(rates.filter(no_prices).with_columns(listed.alias("negotiated_prices")).select(
+            _position(("in_network", "item"), ("negotiated_rates", "r")).alias("position"),
+            pl.lit("negotiated rate has no negotiated_prices list").alias("reason"), pl.lit(0).alias("rows"),
+            _record("provider_references", "provider_groups", "negotiated_prices").alias("record")), "rate")
+        rates = rates.filter(~no_prices)
     members, failures, pool = targets(norm, rates, references, inline_groups)
     fanout = np.bincount(np.concatenate([members.rate_id, failures["rate_id"].to_numpy()]),
                          minlength=rates.height and int(rates["rate_id"].max()) + 1)
@@ -229,9 +237,9 @@ def _flatten(items: pa.Table, first: int, norm: Normalizer, references: Referenc
         return RATES.empty_table()
     set_column = set_uuids.take(pa.array(set_index))
     # rate_uuid: fold item fields once per item, price fields once per price, then the price's set
-    n = good.height
+    n = good.num_rows
     state = ids.fold(ids.seed_state(n), [_repeat(ctx.payer, n), _repeat(ctx.file_id, n)]
-                     + [good[c].to_arrow() for c in ITEM_FIELDS])
+                     + [good.column(c) for c in ITEM_FIELDS])
     fields = prices.fields
     state = ids.fold(np.take(state, prices.keys["item_pos"], axis=1), [fields.column(c) for c in PRICE_FIELDS])
     state = ids.fold(np.take(state, kept, axis=1), [set_column])

@@ -106,11 +106,15 @@ def inline_targets(norm: Normalizer, rates: pl.DataFrame, inline_groups: InlineG
 def reference_targets(rates: pl.DataFrame, references: ReferenceTable) -> tuple[Members, pl.DataFrame]:
     """Members (rows of references.members) and failures (rate_id, failure) of rates that name
     provider_references."""
-    refd = rates.filter(pl.col("provider_groups").is_null())
-    has = pl.col("provider_references").is_not_null() & (pl.col("provider_references").list.len() > 0)
+    refd = rates.select("rate_id", "provider_references", "provider_groups")
+    if refd["provider_groups"].null_count() < refd.height:  # filters copy the lists: only when needed
+        refd = refd.filter(pl.col("provider_groups").is_null())
+    has = refd.select(pl.col("provider_references").list.len().fill_null(0) > 0).to_series()
     neither = refd.filter(~has).select(
         "rate_id", pl.lit("negotiated rate has neither provider_groups nor provider_references").alias("failure"))
-    listed = refd.filter(has).select("rate_id", "provider_references").explode("provider_references")
+    if neither.height:
+        refd = refd.filter(has)
+    listed = refd.select("rate_id", "provider_references").explode("provider_references")
     at, row = references.find(listed["provider_references"])
     rate_id = listed["rate_id"].to_numpy()[at]
     ok = row >= 0
