@@ -9,7 +9,6 @@ gzip, HTML body, invalid JSON, zip bomb, ...) has its parts discarded, is record
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import tempfile
 import threading
@@ -21,22 +20,17 @@ from pathlib import Path
 import ijson
 import pyarrow as pa
 
-from mrf_assets.tic.fast.scan import ScanError
-from mrf_assets.tic.fast.stream import FastFile
+from mrf_assets.tic.file_parse import FILE_ERRORS, Ready, describe_error, parse_fast, parse_reference
 from mrf_assets.tic.http import HttpClient
 from mrf_assets.tic.ids import file_id as make_file_id
 from mrf_assets.tic.ids import redact_url
-from mrf_assets.tic.in_network import iter_items, iter_references, scan_preamble
 from mrf_assets.tic.lake import Lake, PartitionWriter, WriteBehind
-from mrf_assets.tic.normalize import BATCH_ROWS, FileContext, Normalizer, record_json, text
+from mrf_assets.tic.normalize import FileContext, Normalizer, record_json, text
 from mrf_assets.tic.partition_merge import deduplicate, merge_organizations
 from mrf_assets.tic.seen import SeenIds, SeenKeys
 from mrf_assets.tic.sources import SourceError, fetch, open_json
 from mrf_assets.tic.tables import FILE_STATS, TABLES
 
-# Everything a broken payer file can raise while it streams; anything else is a bug and propagates.
-FILE_ERRORS = (SourceError, ScanError, ijson.JSONError, ijson.IncompleteJSONError, json.JSONDecodeError,
-               UnicodeDecodeError, OSError, EOFError)
 PARSERS = ("fast", "reference")
 STAT_COUNTS = ("items", "items_rejected", "prices", "expected_rows", "rows", "rows_rejected",
                "rows_filtered", "provider_groups", "remote_references", "remote_references_failed",
@@ -109,7 +103,7 @@ class PartitionIngest:
             stat["bytes"] = path.stat().st_size
             normalizer, closing = self._stream(url, fid, path, stat)
         except FILE_ERRORS as exc:
-            stat.update(status="failed", error=_describe(exc))
+            stat.update(status="failed", error=describe_error(exc))
             for writer in self.writers.values():
                 writer.discard(fid)
             self.writers["rejects"].write_table(pa.Table.from_pylist([{
@@ -170,12 +164,23 @@ class PartitionIngest:
             _close(parts.values())
             return time.perf_counter()
 
+        def restart() -> None:  # the fast path reads the file again: what it wrote is dropped
+            writer.drain()
+            _close(parts.values())
+            for partition in self.writers.values():
+                partition.discard(fid)
+            parts.update(self._open_parts(fid, stat))
+
         try:
-            parse = self._stream_fast if self.parser == "fast" else self._stream_reference
             progress = self._progress_log(lambda seconds, json_bytes, items: (
                 f"file {stat['url']}: {json_bytes / 1e9:.2f} GB of JSON read, {items:,} items, "
                 f"{json_bytes / 1e6 / seconds:.1f} MB/s so far"))
-            normalizer = parse(fid, path, stat, parts, writer, progress)
+            make_normalizer = lambda header: self._normalizer(fid, header, stat)  # noqa: E731
+            sink = lambda ready: self._write(ready, parts, writer)  # noqa: E731
+            if self.parser == "fast":
+                normalizer = parse_fast(path, stat, make_normalizer, sink, restart, progress)
+            else:
+                normalizer = parse_reference(path, stat, make_normalizer, sink, progress)
         except BaseException:
             close()
             raise
@@ -204,66 +209,7 @@ class PartitionIngest:
         stat.update(schema_version=ctx.schema_version, last_updated_on=ctx.last_updated_on)
         return Normalizer(ctx, self._fetch_remote, self.seen_groups, self.seen_orgs, self.seen_sets)
 
-    def _stream_fast(self, fid: str, path: Path, stat: dict, parts: dict, writer: WriteBehind,
-                     progress: Callable[[int, int], None]) -> Normalizer:
-        def flush(rates=None, discard: bool = False) -> None:
-            if discard:  # a second pass starts over: drop what the first one wrote
-                writer.drain()
-                _close(parts.values())
-                for partition in self.writers.values():
-                    partition.discard(fid)
-                parts.update(self._open_parts(fid, stat))
-                return
-            with fast.norm.lock:  # flatten threads add to the normalizer's tables
-                ready = self._take(fast.norm, rates)
-            self._write(ready, parts, writer)
-
-        fast = FastFile(path, lambda header: self._normalizer(fid, header, stat), flush, stat, progress)
-        normalizer = fast.run()
-        flush()
-        stat["schema_version"], stat["last_updated_on"] = normalizer.ctx.schema_version, normalizer.ctx.last_updated_on
-        return normalizer
-
-    def _stream_reference(self, fid: str, path: Path, stat: dict, parts: dict, writer: WriteBehind,
-                          progress: Callable[[int, int], None]) -> Normalizer:
-        with open_json(path) as stream:
-            stat["container"] = stream.container
-            pending: list[dict] = []
-            preamble = scan_preamble(stream, pending.append)
-        normalizer = self._normalizer(fid, preamble.header, stat)
-        for ref in pending:
-            normalizer.add_reference(ref)
-        if not preamble.references_read:
-            with open_json(path) as stream:
-                for ref in iter_references(stream):
-                    normalizer.add_reference(ref)
-        with open_json(path) as stream:
-            for index, item in enumerate(iter_items(stream)):
-                progress(stream.bytes_read, index)
-                normalizer.add_item(item, index)
-                if len(normalizer.rates) >= BATCH_ROWS or len(normalizer.rejects) >= BATCH_ROWS:
-                    self._write(self._take(normalizer), parts, writer)
-            stat["json_bytes"] = stream.bytes_read
-        self._write(self._take(normalizer), parts, writer)
-        return normalizer
-
-    @staticmethod
-    def _take(normalizer: Normalizer, rates: pa.Table | None = None) -> list[tuple[str, pa.Table]]:
-        """The tables the normalizer has ready (plus column-wise `rates`), by lake table name."""
-        rows = {"rates": normalizer.rates, "providers": normalizer.providers, "organizations": normalizer.orgs,
-                "rejects": normalizer.rejects}  # row-wise additions (the reference rules), taken when there are any
-        ready = [(name, columns.take()) for name, columns in rows.items() if len(columns)]
-        ready += [("rates", rates)] if rates is not None else []
-        ready += [("provider_sets", table) for table in normalizer.sets.take()]
-        ready += [("rejects", t) for t in normalizer.reject_tables]
-        ready += [("providers", t.cast(TABLES["providers"])) for t in normalizer.provider_tables]
-        ready += [("organizations", t.cast(TABLES["organizations"])) for t in normalizer.org_tables]
-        normalizer.reject_tables.clear()
-        normalizer.provider_tables.clear()
-        normalizer.org_tables.clear()
-        return ready
-
-    def _write(self, ready: list[tuple[str, pa.Table]], parts: dict, writer: WriteBehind) -> None:
+    def _write(self, ready: Ready, parts: dict, writer: WriteBehind) -> None:
         """Hand tables to the file's parts (written behind), and log the file before if it has closed."""
         for name, table in ready:
             writer.put(parts[name], table)
@@ -281,7 +227,7 @@ class PartitionIngest:
                 self._remote[url] = exc
         found = self._remote[url]
         if isinstance(found, Exception):
-            raise SourceError(_describe(found))
+            raise SourceError(describe_error(found))
         return found
 
     def worker_spec(self) -> dict:
@@ -329,13 +275,3 @@ def _close(parts) -> None:
     with ThreadPoolExecutor(2, thread_name_prefix="mrf-close") as pool:
         for future in [pool.submit(part.close) for part in parts]:
             future.result()
-
-
-def _describe(exc: BaseException) -> str:
-    if isinstance(exc, SourceError):
-        return str(exc)
-    if isinstance(exc, (ijson.JSONError, ijson.IncompleteJSONError, ScanError, json.JSONDecodeError)):
-        return f"invalid JSON: {exc}"
-    if isinstance(exc, UnicodeDecodeError):
-        return f"invalid UTF-8 text: {exc}"
-    return f"{type(exc).__name__}: {exc}"
