@@ -104,8 +104,8 @@ def price():
                                       st.integers(0, 10_000)),
          "expiration_date": st.sampled_from(["9999-12-31", "2025-01-01", "12/31/2024"]),
          "billing_class": st.sampled_from(["professional", "institutional", "both"])},
-        optional={"service_code": st.lists(st.sampled_from(["1", "11", "02", "CSTM-00", " 22 "]), max_size=3),
-                  "billing_code_modifier": st.lists(st.sampled_from(["26", "TC", ""]), max_size=2),
+        optional={"service_code": st.lists(st.sampled_from(["1", "11", "02", "CSTM-00", " 22 ", None]), max_size=3),
+                  "billing_code_modifier": st.lists(st.sampled_from(["26", "TC", "", None]), max_size=2),
                   "setting": st.sampled_from(["inpatient", "outpatient"]), "additional_information": TEXT})
 
 

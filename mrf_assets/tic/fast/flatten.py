@@ -113,12 +113,17 @@ def _text_lists(column: pa.Array, place_of_service: bool = False) -> pa.Array:
     the reference rules do ("1" -> "01"). On the lists' values at once (a polars list.eval costs 2x)."""
     flat = column.flatten()
     valid = flat.is_valid().to_numpy(zero_copy_only=False)
-    values = flat if valid.all() else flat.filter(pa.array(valid))
+    whole = valid.all()
+    values = flat if whole else flat.filter(pa.array(valid))
     if place_of_service:  # a few distinct codes: tidied once each
         encoded = pc.dictionary_encode(values)
         codes = pc.utf8_trim_whitespace(encoded.dictionary)
         digit = pc.and_(pc.equal(pc.utf8_length(codes), 1), pc.utf8_is_digit(codes))
-        values = pc.if_else(digit, pc.utf8_lpad(codes, 2, "0"), codes).take(encoded.indices)
+        tidy = pc.if_else(digit, pc.utf8_lpad(codes, 2, "0"), codes)
+        if not tidy.equals(encoded.dictionary):
+            values, whole = tidy.take(encoded.indices), False
+    if whole:  # the usual lists: nothing to drop or pad
+        return column
     lengths = np.bincount(pc.list_parent_indices(column).to_numpy()[valid], minlength=len(column))
     offsets = pa.array(np.concatenate([[0], np.cumsum(lengths)]), pa.int64())
     return pa.LargeListArray.from_arrays(offsets, values, mask=column.is_null())
