@@ -142,7 +142,7 @@ def _list_hashes(column: pa.ListArray | pa.LargeListArray) -> np.ndarray:
     combinations), so each distinct list is hashed once, found by its joined text: exact while no
     element is null or holds the separator, which is checked."""
     flat = column.flatten()
-    if flat.null_count or pc.any(pc.match_substring(flat, _SEPARATOR)).as_py():
+    if flat.null_count or _SEPARATOR.encode() in _text_bytes(flat):
         return _element_list_hashes(column)
     encoded = pc.dictionary_encode(pc.binary_join(column, pa.scalar(_SEPARATOR, column.type.value_type)))
     distinct = len(encoded.dictionary)
@@ -152,6 +152,17 @@ def _list_hashes(column: pa.ListArray | pa.LargeListArray) -> np.ndarray:
     index = encoded.indices.fill_null(distinct + 1).to_numpy(zero_copy_only=False).copy()
     index[(pc.list_value_length(column).to_numpy(zero_copy_only=False) == 0)] = distinct  # [] joins to "" like [""]
     return np.take(table, index, axis=1)
+
+
+def _text_bytes(strings: pa.Array) -> bytes:
+    """The characters of a string array, one after another (a search of them is ~20x cheaper than a
+    search of each string)."""
+    if len(strings) == 0 or strings.buffers()[2] is None:
+        return b""
+    wide = pa.types.is_large_string(strings.type)
+    offsets = np.frombuffer(strings.buffers()[1], dtype=np.int64 if wide else np.int32,
+                            count=strings.offset + len(strings) + 1)
+    return strings.buffers()[2][int(offsets[strings.offset]):int(offsets[-1])].to_pybytes()
 
 
 def _element_list_hashes(column: pa.ListArray | pa.LargeListArray) -> np.ndarray:
