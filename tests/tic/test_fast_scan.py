@@ -233,6 +233,8 @@ def test_trailing_garbage_raises(doc):
         b'{"a": 1,}',
         b'{"in_network": [{}, ]}',
         b'{"in_network": [{} {}]}',
+        b'{"in_network": [{},, {}]}',
+        b'{"in_network": [{}, {} , ,{}]}',
         b'{"in_network": [1 2]}',
         b'{1: 2}',
         b'{"a" 1}',

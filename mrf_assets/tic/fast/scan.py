@@ -151,12 +151,22 @@ class TopLevelScanner:
     def _scan(self, blk, out: list) -> None:
         for p, c, lvl in self._events(blk):
             if lvl == 2 and self._kind == "want":
+                # Elements run one after another: the usual one (a comma before it, all of it in this
+                # block) takes no method call, as a payer's file has millions of small items.
                 if c & 2:  # an element that is an object or an array opens
-                    self._take_gap(blk, p, out, final=False)
+                    if not self._gap and self._need_sep and bytes(blk[self._gap_from : p]).strip(_WS) == b",":
+                        self._gap_from, self._need_sep, self._last_comma = None, False, True
+                    else:
+                        self._take_gap(blk, p, out, final=False)
                     self._elem_from, self._elem_open = p, c
                 else:
                     self._check_pair(self._elem_open, c, p)
-                    self._keep(memoryview(blk)[self._elem_from : p + 1], out)
+                    if not self._pieces and self._spill is None and p + 1 - self._elem_from <= self.max_element_bytes:
+                        out.append(("element", self._key, bytes(blk[self._elem_from : p + 1])))
+                        self._count += 1
+                        self._elem_from = None
+                    else:
+                        self._keep(memoryview(blk)[self._elem_from : p + 1], out)
                     self._gap_from, self._need_sep, self._last_comma = p + 1, True, False
             elif lvl == 1 and c & 2:  # a top-level member's value is a container
                 key = self._take_gap(blk, p, out, final=False)
