@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mrf_assets.tic.fast import scan
+from mrf_assets.tic.fast import brackets
 from mrf_assets.tic.fast.scan import ScanError, TopLevelScanner
 from tests.conftest import DEMO
 
@@ -235,6 +235,9 @@ def test_trailing_garbage_raises(doc):
         b'{"in_network": [{} {}]}',
         b'{"in_network": [{},, {}]}',
         b'{"in_network": [{}, {} , ,{}]}',
+        b'{"in_network": [{}, {}, {}, {} {}, {}]}',  # a run of elements cut at once declines, then says why
+        b'{"in_network": [{}, {}, {}, {}, x {}, {}]}',
+        b'{"in_network": [{}, {}, {}, {}, [}, {}]}',
         b'{"in_network": [1 2]}',
         b'{1: 2}',
         b'{"a" 1}',
@@ -289,11 +292,11 @@ def test_truncated_big_element_removes_its_spill_file(tmp_path):
 def test_escapes_across_window_boundaries(shift):
     """Blocks bigger than the vector window are classified window by window (in parallel)."""
     tricky = ['a\\', 'b"', '\\"]', '\\\\', "}{", '"\\\\\\"[', "\\" * 7]
-    pad = scan._WINDOW - 37 + shift  # puts the six backslashes of "t" (and its quote) across the border
+    pad = brackets.WINDOW - 37 + shift  # puts the six backslashes of "t" (and its quote) across the border
     items = [{"pad": "p" * pad, "t": "\\\\\\"}]
     items += [{"i": i, "s": tricky[i % len(tricky)] * (i % 5)} for i in range(20_000)]
     doc = ('{"in_network": [' + ", ".join(map(json.dumps, items)) + '], "v": "\\\\"}').encode()
-    assert doc.index(b"\\" * 6) == scan._WINDOW - 3 + shift
+    assert doc.index(b"\\" * 6) == brackets.WINDOW - 3 + shift
     events = run(doc, [len(doc)])
     parsed = json.loads(doc)
     assert [json.loads(e[2]) for e in events if e[0] == "element"] == parsed["in_network"]

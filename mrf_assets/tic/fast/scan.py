@@ -1,7 +1,7 @@
 """Split the top-level arrays of a huge JSON object into the exact bytes of each element, block by block.
 
-Blocks are classified with columnar operations (polars over a zero-copy view of the bytes), so
-Python runs per top-level member and per array element, never per byte or per token.
+Blocks are classified with columnar operations (brackets.classify), so Python runs per top-level member
+and per run of array elements, never per byte or per token.
 """
 
 from __future__ import annotations
@@ -12,71 +12,22 @@ import re
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 
-import polars as pl
-import pyarrow as pa
+import numpy as np
+
+from mrf_assets.tic.fast.brackets import WINDOW, classify
+from mrf_assets.tic.segments import ranges
 
 _WS = b" \t\n\r"
 _WS_RUN = re.compile(r"[ \t\n\r]*")
+_GAP = np.frombuffer(b" \t\n\r,", np.uint8)  # what may lie between two elements (with one comma)
 _BOM = b"\xef\xbb\xbf"
 _DECODER = json.JSONDecoder()
-_WINDOW = 4 << 20  # big blocks are cut into windows: cache-sized, and classified two at a time
-_ARANGE = pl.arange(0, _WINDOW, dtype=pl.UInt32, eager=True)
 _POOL = ThreadPoolExecutor(2, thread_name_prefix="json-scan")  # polars releases the GIL while it computes
 os.register_at_fork(after_in_child=lambda: globals().update(_POOL=ThreadPoolExecutor(2)))  # threads die in a fork
-_NOTHING = (None, (), None, 0, 0)
 
 
 class ScanError(ValueError):
     """Not one complete JSON object: truncated, unbalanced, not an object at top level, or trailing data."""
-
-
-def _classify(win, carry: int = 0, parities=(0, 1)) -> tuple:
-    """What one window tells without state from earlier ones (so the pool can compute it): (first byte,
-    real quotes, trailing backslashes, candidates). candidates[p] = (positions, bytes, level from the
-    window start, lowest level, depth change) of brackets with p real quotes (mod 2) before them in the
-    window; the in-string state at its start picks the set. `carry`: backslashes just before it."""
-    first = win[0] if len(win) else -1
-    s = pl.from_arrow(pa.Array.from_buffers(pa.uint8(), len(win), [None, pa.py_buffer(win)]))
-    mask = (s == 34) | (((s | 32) - 123) < 3)  # [ \ ] { | } are the bytes whose value|0x20 is 123..125
-    pos, ch = _ARANGE.slice(0, len(win)).filter(mask), s.filter(mask)
-    if not len(ch):
-        return first, 0, 0, {0: _NOTHING, 1: _NOTHING}
-    isq, trailing = _unescape(s, pos, ch == 34, pos.filter(ch == 92), carry)
-    # Real quotes before the i-th non-quote entry = its index among all entries minus i: two
-    # filters give every bracket's parity, where a cumulative sum would cost more.
-    other = ~isq
-    idx, och = _ARANGE.slice(0, len(isq)).filter(other), ch.filter(other)
-    br = ((och | 32) & 0xF9) == 0x79  # { } [ ] but not \ or |
-    parity = ((idx - _ARANGE.slice(0, len(idx))) & 1).filter(br)
-    bpos, bch = pos.filter(other).filter(br), och.filter(br)
-    candidates = {}
-    for p in parities:
-        where, c = bpos.filter(parity == p), bch.filter(parity == p)
-        opener = ((c & 2) > 0).cast(pl.Int32)  # [ and { have bit 1 set, ] and } do not
-        depth = (opener * 2 - 1).cum_sum()
-        level = depth - opener
-        candidates[p] = (where, c, level, level.min() if len(c) else 0, depth[-1] if len(c) else 0)
-    return first, len(isq) - len(idx), trailing, candidates
-
-
-def _unescape(s, pos, isq, bsl, carry: int):
-    """Unmark quotes after an odd run of backslashes; also return the run that ends the window."""
-    n, esc, trailing = len(s), [], 0
-    if carry & 1 and s[0] == 34:
-        esc.append(pl.Series([0], dtype=pl.UInt32))
-    if len(bsl):
-        # Runs of adjacent backslashes have one start and one end each, so starts and ends pair up.
-        gap = (bsl.slice(1) - bsl.slice(0, len(bsl) - 1)) != 1
-        start = bsl.filter(pl.concat([pl.Series([True]), gap]))
-        end = bsl.filter(pl.concat([gap, pl.Series([True])]))
-        length = (end - start).cast(pl.Int64) + 1
-        if start[0] == 0:
-            length = length + pl.Series([carry] + [0] * (len(length) - 1))
-        trailing = length[-1] if end[-1] == n - 1 else 0
-        after = (end + 1).filter((length % 2 == 1) & (end + 1 < n))
-        esc.append(after.filter(s.gather(after) == 34))
-    esc = pl.concat(esc) if esc else ()
-    return (isq.scatter(pos.search_sorted(esc), False) if len(esc) else isq), trailing
 
 
 class TopLevelScanner:
@@ -129,14 +80,14 @@ class TopLevelScanner:
         return rest
 
     def _events(self, blk):
-        """Structural brackets at nesting level <= 2 as (position, byte, level), in order."""
-        offsets = range(0, len(blk), _WINDOW)
-        wins = [memoryview(blk)[o : o + _WINDOW] for o in offsets]
+        """Per window, the structural brackets at nesting level <= 2: positions, bytes and levels (numpy)."""
+        offsets = range(0, len(blk), WINDOW)
+        wins = [memoryview(blk)[o : o + WINDOW] for o in offsets]
         # While the pool classifies later windows, this thread handles the events of earlier ones.
-        parts = _POOL.map(_classify, wins) if len(wins) > 1 else [_classify(wins[0], self._bs, (self._instr,))]
+        parts = _POOL.map(classify, wins) if len(wins) > 1 else [classify(wins[0], self._bs, (self._instr,))]
         for o, win, (first, quotes, trailing, candidates) in zip(offsets, wins, parts):
             if len(wins) > 1 and self._bs and first in (34, 92):  # the pool assumed no backslashes led in
-                first, quotes, trailing, candidates = _classify(win, self._bs)
+                first, quotes, trailing, candidates = classify(win, self._bs)
             where, ch, level, low, change = candidates[self._instr]
             self._instr, self._bs = self._instr ^ (quotes & 1), trailing
             if not len(ch):
@@ -145,53 +96,22 @@ class TopLevelScanner:
                 at = self._base + o + where[int((level + self._depth < 0).arg_true()[0])]
                 raise ScanError(f"unbalanced brackets near byte {at}")
             sel = level <= 2 - self._depth
-            yield from zip((where.filter(sel) + o).to_list(), ch.filter(sel).to_list(), (level.filter(sel) + self._depth).to_list())
+            yield (where.filter(sel) + o).to_numpy(), ch.filter(sel).to_numpy(), (level.filter(sel) + self._depth).to_numpy()
             self._depth += change
 
     def _scan(self, blk, out: list) -> None:
-        for p, c, lvl in self._events(blk):
-            if lvl == 2 and self._kind == "want":
-                # Elements run one after another: the usual one (a comma before it, all of it in this
-                # block) takes no method call, as a payer's file has millions of small items.
-                if c & 2:  # an element that is an object or an array opens
-                    if not self._gap and self._need_sep and bytes(blk[self._gap_from : p]).strip(_WS) == b",":
-                        self._gap_from, self._need_sep, self._last_comma = None, False, True
-                    else:
-                        self._take_gap(blk, p, out, final=False)
-                    self._elem_from, self._elem_open = p, c
-                else:
-                    self._check_pair(self._elem_open, c, p)
-                    if not self._pieces and self._spill is None and p + 1 - self._elem_from <= self.max_element_bytes:
-                        out.append(("element", self._key, bytes(blk[self._elem_from : p + 1])))
-                        self._count += 1
-                        self._elem_from = None
-                    else:
-                        self._keep(memoryview(blk)[self._elem_from : p + 1], out)
-                    self._gap_from, self._need_sep, self._last_comma = p + 1, True, False
-            elif lvl == 1 and c & 2:  # a top-level member's value is a container
-                key = self._take_gap(blk, p, out, final=False)
-                self._key, self._open, self._start, self._count = key, c, self._base + p, 0
-                self._kind = "want" if c == 91 and key in self.arrays else "skip"
-                if self._kind == "want":
-                    self._gap_from, self._need_sep, self._last_comma = p + 1, False, False
-            elif lvl == 1:
-                self._check_pair(self._open, c, p)
-                if self._kind == "want":
-                    self._take_gap(blk, p, out, final=True)
-                    out.append(("array_end", self._key, self._count))
-                else:
-                    out.append(("skipped", self._key, self._base + p + 1 - self._start))
-                self._kind = None
-                self._gap_from, self._need_sep, self._last_comma = p + 1, True, False
-            elif lvl == 0 and c & 2:  # the top-level opening brace
-                self._gap_from = p + 1
-            elif lvl == 0:
-                self._check_pair(123, c, p)
-                self._take_gap(blk, p, out, final=True)
-                self._phase = 2
-                if bytes(blk[p + 1 :]).strip(_WS):
-                    raise ScanError(f"non-whitespace data after the top-level object at byte {self._base + p + 1}")
-                return
+        for positions, chars, levels in self._events(blk):
+            events = list(zip(positions.tolist(), chars.tolist(), levels.tolist()))
+            i, cut = 0, False
+            while i < len(events):
+                if not cut and self._kind == "want" and self._need_sep and self._elem_from is None \
+                        and not self._gap and self._gap_from is not None:
+                    cut, i = True, self._cut_elements(blk, positions, chars, levels, i, out)
+                    continue
+                p, c, lvl = events[i]
+                i += 1
+                if self._event(blk, p, c, lvl, out):
+                    return
         if self._elem_from is not None:
             self._keep(memoryview(blk)[self._elem_from :])
             self._elem_from = 0
@@ -201,6 +121,65 @@ class TopLevelScanner:
             if self._kind == "want" and sum(map(len, self._gap)) > self._gap_limit:
                 self._take_gap(b"", 0, out, final=False, partial=True)  # bounds a long run of scalar elements
                 self._gap_from = 0
+
+    def _cut_elements(self, blk, positions, chars, levels, i: int, out: list) -> int:
+        """Cut the complete elements of a window from event i on at once, when each has a comma before it
+        and fits in memory (the usual run of a payer's items); returns the event to go on from."""
+        not_elements = np.flatnonzero(levels[i:] != 2)
+        pairs = (not_elements[0] if len(not_elements) else len(levels) - i) // 2
+        if pairs < 2:
+            return i
+        opens, closes = positions[i : i + 2 * pairs : 2], positions[i + 1 : i + 2 * pairs : 2]
+        opened, closed = chars[i : i + 2 * pairs : 2], chars[i + 1 : i + 2 * pairs : 2]
+        gap_from = np.concatenate([[self._gap_from], closes[:-1] + 1])
+        sizes = opens - gap_from
+        if not ((opened & 2).all() and (closed == opened + 2).all() and sizes.min() > 0
+                and (closes - opens).max() < self.max_element_bytes):
+            return i  # element by element, which says what is wrong
+        gaps = np.frombuffer(blk, np.uint8)[ranges(gap_from, sizes)]
+        if not ((np.add.reduceat(gaps == 44, np.cumsum(sizes) - sizes) == 1).all() and np.isin(gaps, _GAP).all()):
+            return i
+        key = self._key
+        out.extend([("element", key, bytes(blk[o : c + 1])) for o, c in zip(opens.tolist(), closes.tolist())])
+        self._count += pairs
+        self._gap_from, self._need_sep, self._last_comma = int(closes[-1]) + 1, True, False
+        return i + 2 * pairs
+
+    def _event(self, blk, p: int, c: int, lvl: int, out: list) -> bool:
+        """One structural bracket; True at the end of the document."""
+        if lvl == 2 and self._kind == "want":
+            if c & 2:  # an element that is an object or an array opens
+                self._take_gap(blk, p, out, final=False)
+                self._elem_from, self._elem_open = p, c
+            else:
+                self._check_pair(self._elem_open, c, p)
+                self._keep(memoryview(blk)[self._elem_from : p + 1], out)
+                self._gap_from, self._need_sep, self._last_comma = p + 1, True, False
+        elif lvl == 1 and c & 2:  # a top-level member's value is a container
+            key = self._take_gap(blk, p, out, final=False)
+            self._key, self._open, self._start, self._count = key, c, self._base + p, 0
+            self._kind = "want" if c == 91 and key in self.arrays else "skip"
+            if self._kind == "want":
+                self._gap_from, self._need_sep, self._last_comma = p + 1, False, False
+        elif lvl == 1:
+            self._check_pair(self._open, c, p)
+            if self._kind == "want":
+                self._take_gap(blk, p, out, final=True)
+                out.append(("array_end", self._key, self._count))
+            else:
+                out.append(("skipped", self._key, self._base + p + 1 - self._start))
+            self._kind = None
+            self._gap_from, self._need_sep, self._last_comma = p + 1, True, False
+        elif lvl == 0 and c & 2:  # the top-level opening brace
+            self._gap_from = p + 1
+        elif lvl == 0:
+            self._check_pair(123, c, p)
+            self._take_gap(blk, p, out, final=True)
+            self._phase = 2
+            if bytes(blk[p + 1 :]).strip(_WS):
+                raise ScanError(f"non-whitespace data after the top-level object at byte {self._base + p + 1}")
+            return True
+        return False
 
     def _check_pair(self, opener: int, closer: int, p: int) -> None:
         if closer != opener + 2:  # [ ] and { } are two apart in ASCII
