@@ -101,15 +101,14 @@ class TopLevelScanner:
 
     def _scan(self, blk, out: list) -> None:
         for positions, chars, levels in self._events(blk):
-            events = list(zip(positions.tolist(), chars.tolist(), levels.tolist()))
-            i, cut = 0, False
-            while i < len(events):
-                if not cut and self._kind == "want" and self._need_sep and self._elem_from is None \
-                        and not self._gap and self._gap_from is not None:
-                    cut, i = True, self._cut_elements(blk, positions, chars, levels, i, out)
-                    continue
-                p, c, lvl = events[i]
+            i = 0  # one by one up to the window's run of elements (the element it starts inside, a first one)
+            while i < len(positions) and self._kind == "want" and not self._cuttable():
+                if self._event(blk, int(positions[i]), int(chars[i]), int(levels[i]), out):
+                    return
                 i += 1
+            if i < len(positions) and self._cuttable():
+                i = self._cut_elements(blk, positions, chars, levels, i, out)
+            for p, c, lvl in zip(positions[i:].tolist(), chars[i:].tolist(), levels[i:].tolist()):
                 if self._event(blk, p, c, lvl, out):
                     return
         if self._elem_from is not None:
@@ -121,6 +120,11 @@ class TopLevelScanner:
             if self._kind == "want" and sum(map(len, self._gap)) > self._gap_limit:
                 self._take_gap(b"", 0, out, final=False, partial=True)  # bounds a long run of scalar elements
                 self._gap_from = 0
+
+    def _cuttable(self) -> bool:
+        """Between two elements of a wanted array, the gap since the last one in this block."""
+        return (self._kind == "want" and self._need_sep and self._elem_from is None and not self._gap
+                and self._gap_from is not None)
 
     def _cut_elements(self, blk, positions, chars, levels, i: int, out: list) -> int:
         """Cut the complete elements of a window from event i on at once, when each has a comma before it
