@@ -21,6 +21,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 from generate import GzSink, parse_size  # noqa: E402  (bench/ is this script's directory)
+from mrf_assets.tic.fast.runs import elements  # noqa: E402
 from mrf_assets.tic.fast.scan import TopLevelScanner  # noqa: E402
 
 
@@ -32,11 +33,11 @@ def members(sample: bytes) -> list[tuple[str, object]]:
     for kind, key, value, *_ in scanner.feed(sample) + scanner.close():
         if kind == "scalar":
             out.append((key, bytes(value)))
-        elif kind == "element":
+        elif kind in ("element", "elements"):
             if key not in arrays:
                 arrays[key] = []
                 out.append((key, arrays[key]))
-            arrays[key].append(bytes(value))
+            arrays[key].extend(bytes(element) for element in elements([value]))
     return out
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 import ijson
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from mrf_assets.tic.fast.runs import count  # noqa: E402
 from mrf_assets.tic.fast.scan import TopLevelScanner  # noqa: E402
 
 UNITS = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
@@ -36,11 +37,12 @@ def run_scanner(data: bytes, block: int) -> tuple[float, int, int]:
     sc = TopLevelScanner()
     for i in range(0, len(data), block):
         for ev in sc.feed(view[i : i + block]):
-            if ev[0] in ("element", "big_element"):
+            if ev[0] in ("element", "elements", "big_element"):
+                n = count(ev[2]) if ev[0] != "big_element" else 1
                 if ev[1] == "in_network":
-                    items += 1
+                    items += n
                 else:
-                    refs += 1
+                    refs += n
     sc.close()
     return time.perf_counter() - t0, items, refs
 

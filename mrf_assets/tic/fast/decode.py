@@ -9,6 +9,8 @@ from collections.abc import Callable
 import pyarrow as pa
 import pyarrow.json as pj
 
+from mrf_assets.tic.fast.runs import largest, lines
+
 _s = pa.string()
 _TIN = pa.struct([("type", _s), ("value", _s), ("business_name", _s)])
 GROUP = pa.struct([("npi", pa.list_(pa.int64())), ("tin", _TIN)])
@@ -39,8 +41,6 @@ _ID_TOKEN = re.compile(rb"(?<![\w.+-])(?:" + _ID + rb")(?![\w.+-])")
 _REFERENCE_LIST = re.compile(rb'("provider_references"\s*:\s*\[)([^\]"\[{]*)')  # the ids up to "]"
 _EXACT_LISTS = re.compile(rb"(?:(?:" + _ID + rb")(?:,(?:" + _ID + rb"))*\])*")  # "]"-terminated, no whitespace
 _GROUP_ID = re.compile(rb'("provider_group_id"\s*:\s*)(' + _ID + rb')(?=\s*[,}])')
-# Raw newlines cannot occur inside JSON strings, so they are only whitespace: one item per line.
-_ONE_LINE = bytes.maketrans(b"\n\r", b"  ")
 MIN_BLOCK = 8 << 20
 
 
@@ -65,12 +65,12 @@ def quote_group_ids(data: bytes) -> bytes:
     return _GROUP_ID.sub(rb'\1"\2"', data)
 
 
-def decode_lines(blobs: list[bytes], schema: pa.Schema, rewrite: Callable[[bytes], bytes] | None = None) -> pa.Table:
-    """One row per JSON object; raises pyarrow.ArrowInvalid when a value does not fit the schema."""
-    # translate() holds the GIL for a copy of every object; only pretty-printed ones need it
-    data = b"\n".join(blob.translate(_ONE_LINE) if b"\n" in blob or b"\r" in blob else blob for blob in blobs)
+def decode_lines(pieces: list, schema: pa.Schema, rewrite: Callable[[bytes], bytes] | None = None) -> pa.Table:
+    """One row per JSON object of the pieces (runs.py); raises pyarrow.ArrowInvalid when a value does not
+    fit the schema."""
+    data = lines(pieces)
     data = rewrite(data) if rewrite else data
-    block = max(MIN_BLOCK, max(len(b) for b in blobs) + 1)
+    block = max(MIN_BLOCK, max(largest(piece) for piece in pieces) + 1)
     return pj.read_json(
         pa.BufferReader(data),  # read in place: a BytesIO would be copied block by block
         # One block, decoded on the calling flatten thread (the GIL is released): handing it to Arrow's
@@ -88,7 +88,7 @@ class IdDecoder:
         self.numbers, self.text, self.quote = numbers, text, quote
         self.text_ids = False
 
-    def decode(self, blobs: list[bytes]) -> pa.Table:
+    def decode(self, blobs: list) -> pa.Table:
         if not self.text_ids:
             try:
                 return decode_lines(blobs, self.numbers)

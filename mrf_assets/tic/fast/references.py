@@ -20,6 +20,7 @@ import pyarrow as pa
 
 from mrf_assets.tic import ids
 from mrf_assets.tic.fast.decode import GROUP, IdDecoder, quote_group_ids
+from mrf_assets.tic.fast.runs import elements
 from mrf_assets.tic.normalize import Normalizer, Target, id_text
 from mrf_assets.tic.seen import SeenIds, id_keys
 from mrf_assets.tic.segments import ranges, run_starts
@@ -256,8 +257,7 @@ class FileReferences:
                 new.record(norm)
             else:
                 keys = []
-                for event in events:
-                    reference = load_event(event)
+                for reference in load_events(events):
                     norm.add_reference(reference)
                     keys.append(id_text(reference.get("provider_group_id")) if isinstance(reference, dict) else None)
                 frame = python_rows(norm, [k for k in keys if k is not None])
@@ -301,12 +301,14 @@ def latest(frames: list[pl.DataFrame]) -> pl.DataFrame:
         *REFERENCE_COLUMNS, *STATES)
 
 
-def load_event(event: tuple):
-    """A scanner element event as Python values (a big one was spilled to a file)."""
-    if event[0] == "big_element":
-        with open(event[2], "rb") as f:
-            return json.load(f, parse_float=Decimal)
-    return json.loads(event[2], parse_float=Decimal)
+def load_events(events: list[tuple]):
+    """The elements of scanner events as Python values (a big one was spilled to a file)."""
+    for kind, _, value, *_ in events:
+        if kind == "big_element":
+            with open(value, "rb") as f:
+                yield json.load(f, parse_float=Decimal)
+        else:
+            yield from (json.loads(blob, parse_float=Decimal) for blob in elements([value]))
 
 
 def python_rows(norm: Normalizer, keys: list[str]) -> pl.DataFrame:

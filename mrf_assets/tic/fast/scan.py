@@ -1,4 +1,5 @@
-"""Split the top-level arrays of a huge JSON object into the exact bytes of each element, block by block.
+"""Split the top-level arrays of a huge JSON object into the exact bytes of each element, block by block
+(a block's run of complete elements at once, as an ElementRun).
 
 Blocks are classified with columnar operations (brackets.classify), so Python runs per top-level member
 and per run of array elements, never per byte or per token.
@@ -15,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from mrf_assets.tic.fast.brackets import WINDOW, classify
+from mrf_assets.tic.fast.runs import ElementRun
 from mrf_assets.tic.segments import ranges
 
 _WS = b" \t\n\r"
@@ -31,7 +33,8 @@ class ScanError(ValueError):
 
 
 class TopLevelScanner:
-    """Feed blocks of one JSON document, get ("scalar"|"element"|"big_element"|"array_end"|"skipped", ...)."""
+    """Feed blocks of one JSON document, get ("scalar"|"element"|"elements"|"big_element"|"array_end"|"skipped", ...):
+    "elements" carries an ElementRun of complete elements that one block holds."""
 
     def __init__(self, arrays=("in_network", "provider_references"), max_element_bytes=64 << 20, spill_dir=None):
         self.arrays, self.max_element_bytes, self.spill_dir = frozenset(arrays), max_element_bytes, spill_dir
@@ -101,8 +104,10 @@ class TopLevelScanner:
 
     def _scan(self, blk, out: list) -> None:
         for positions, chars, levels in self._events(blk):
-            i = 0  # one by one up to the window's run of elements (the element it starts inside, a first one)
-            while i < len(positions) and self._kind == "want" and not self._cuttable():
+            # One by one up to the window's run of elements (past the element the window starts inside, or
+            # the opening of an array and its first element); a skipped value goes as a list, below.
+            i = 0
+            while i < len(positions) and self._kind != "skip" and not self._cuttable():
                 if self._event(blk, int(positions[i]), int(chars[i]), int(levels[i]), out):
                     return
                 i += 1
@@ -140,13 +145,17 @@ class TopLevelScanner:
         if not ((opened & 2).all() and (closed == opened + 2).all() and sizes.min() > 0
                 and (closes - opens).max() < self.max_element_bytes):
             return i  # element by element, which says what is wrong
-        gaps = np.frombuffer(blk, np.uint8)[ranges(gap_from, sizes)]
+        where = ranges(gap_from, sizes)
+        gaps = np.frombuffer(blk, np.uint8)[where]
         if not ((np.add.reduceat(gaps == 44, np.cumsum(sizes) - sizes) == 1).all() and np.isin(gaps, _GAP).all()):
             return i
-        key = self._key
-        out.extend([("element", key, bytes(blk[o : c + 1])) for o, c in zip(opens.tolist(), closes.tolist())])
         self._count += pairs
         self._gap_from, self._need_sep, self._last_comma = int(closes[-1]) + 1, True, False
+        between = where[int(sizes[0]):]  # the first gap comes before the run
+        if not isinstance(blk, bytes):  # a run keeps its block, which must not change under it
+            blk, base = bytes(blk[opens[0] : closes[-1] + 1]), opens[0]
+            opens, closes, between = opens - base, closes - base, between - base
+        out.append(("elements", self._key, ElementRun(blk, opens, closes, between)))
         return i + 2 * pairs
 
     def _event(self, blk, p: int, c: int, lvl: int, out: list) -> bool:

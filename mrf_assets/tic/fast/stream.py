@@ -1,4 +1,4 @@
-"""The fast path for one in-network file: bytes -> item blobs (scan) -> Arrow (decode) -> rows (flatten).
+"""The fast path for one in-network file: bytes -> items (scan) -> Arrow (decode) -> rows (flatten).
 
 It produces exactly the reference path's rows. What it cannot decode (a batch with a value the Arrow
 schema does not take, e.g. quoted numbers) goes through the reference Normalizer item by item, counted
@@ -27,6 +27,7 @@ import pyarrow.compute as pc
 from mrf_assets.tic.fast.decode import item_decoder
 from mrf_assets.tic.fast.flatten import flatten
 from mrf_assets.tic.fast.references import FileReferences
+from mrf_assets.tic.fast.runs import count, elements, joined, portions
 from mrf_assets.tic.fast.scan import TopLevelScanner
 from mrf_assets.tic.fast.targets import InlineGroups
 from mrf_assets.tic.in_network import HEADER_KEYS
@@ -120,13 +121,17 @@ class FastFile:
                     kind, key = event[0], event[1]
                     if kind == "scalar" and key in HEADER_KEYS and not frozen:
                         header[key] = text(json.loads(event[2], parse_float=Decimal))
-                    elif key == "provider_references" and references and kind in ("element", "big_element"):
-                        refs.append(event)
-                        refs_size += len(event[2])
+                    elif key == "provider_references" and references and kind == "big_element":
+                        self._add_references(header, [*refs, event])
+                        refs, refs_size, refs_batches = [], 0, refs_batches + 1
+                    elif key == "provider_references" and references and kind in ("element", "elements"):
                         limit = BATCH_BYTES if refs_batches >= FLATTEN_THREADS else FIRST_REFERENCE_BYTES
-                        if refs_size >= limit or kind == "big_element":
-                            self._add_references(header, refs)
-                            refs, refs_size, refs_batches = [], 0, refs_batches + 1
+                        for piece in portions(event[2], limit - refs_size, limit):
+                            refs.append((kind, key, piece))
+                            refs_size += len(piece)
+                            if refs_size >= limit:
+                                self._add_references(header, refs)
+                                refs, refs_size, refs_batches = [], 0, refs_batches + 1
                     elif key == "provider_references" and kind == "array_end":
                         self._add_references(header, refs)
                         refs, refs_size = [], 0
@@ -143,13 +148,15 @@ class FastFile:
                             self._decode(batch, first, refs_done)
                             batch, size, first = [], 0, index + 1
                             self._giant(event[2], index, refs_done)
-                        else:
-                            batch.append(event[2])
-                            size += len(event[2])
+                            index += 1
+                            continue
+                        for piece in portions(event[2], BATCH_BYTES - size, BATCH_BYTES):
+                            batch.append(piece)
+                            size += len(piece)
+                            index += count(piece)
                             if size >= BATCH_BYTES:
                                 self._decode(batch, first, refs_done)
-                                batch, size, first = [], 0, index + 1
-                        index += 1
+                                batch, size, first = [], 0, index
                 read += len(block)
                 self.progress(read, index)
             scanner.close()
@@ -161,7 +168,7 @@ class FastFile:
             self._decode(batch, first, refs_done)
             self._drain()
 
-    def _decode(self, batch: list[bytes], first: int, refs_done: bool, rate_offset: int = 0,
+    def _decode(self, batch: list, first: int, refs_done: bool, rate_offset: int = 0,
                 new_items: bool = True) -> None:
         """Hand a batch to a flatten thread; results are written in batch order."""
         if not batch:
@@ -185,7 +192,7 @@ class FastFile:
             else:
                 self.flush(rates=future.result())
 
-    def _convert(self, batch: list[bytes], first: int, refs_done: bool, references, rate_offset: int,
+    def _convert(self, batch: list, first: int, refs_done: bool, references, rate_offset: int,
                  new_items: bool) -> pa.Table | None:
         norm = self.norm
         try:
@@ -194,8 +201,9 @@ class FastFile:
             with norm.lock:
                 self.refs.give_python(norm)
                 self.stat.setdefault("fallback_reason", str(exc)[:300])
-                norm.counts["items_fallback"] += len(batch) if new_items else 0
-                for offset, blob in enumerate(batch):
+                blobs = elements(batch)
+                norm.counts["items_fallback"] += len(blobs) if new_items else 0
+                for offset, blob in enumerate(blobs):
                     item = json.loads(blob, parse_float=Decimal)
                     if not refs_done and _uses_references(item):
                         raise _NeedsReferences()
@@ -233,22 +241,25 @@ class FastFile:
         head += b"," if fields else b""
         with self.norm.lock:
             self.norm.counts["items_giant"] += 1
-        chunk: list[bytes] = []
-        size = offset = 0
+        chunk: list = []
+        size = offset = rates = 0
         for event in _scan_file(path, arrays=("negotiated_rates",)):
             if event[0] == "big_element":
                 raise SourceError(f"in_network[{index}] has a single negotiated rate over {GIANT_RATE:,} bytes")
-            if event[0] == "element":
-                chunk.append(event[2])
-                size += len(event[2])
+            if event[0] not in ("element", "elements"):
+                continue
+            for piece in portions(event[2], BATCH_BYTES - size, BATCH_BYTES):
+                chunk.append(piece)
+                size += len(piece)
+                rates += count(piece)
                 if size >= BATCH_BYTES:
                     self._giant_chunk(head, chunk, index, offset, refs_done)
-                    offset, chunk, size = offset + len(chunk), [], 0
+                    offset, chunk, size = rates, [], 0
         if chunk or offset == 0:
             self._giant_chunk(head, chunk, index, offset, refs_done)
 
-    def _giant_chunk(self, head: bytes, rates: list[bytes], index: int, offset: int, refs_done: bool) -> None:
-        item = head + b'"negotiated_rates":[' + b",".join(rates) + b"]}"
+    def _giant_chunk(self, head: bytes, rates: list, index: int, offset: int, refs_done: bool) -> None:
+        item = head + b'"negotiated_rates":[' + b",".join([joined(piece) for piece in rates]) + b"]}"
         self._decode([item], index, refs_done, rate_offset=offset, new_items=offset == 0)
 
 
