@@ -27,7 +27,8 @@ import pyarrow.compute as pc
 from mrf_assets.tic.fast.decode import item_decoder
 from mrf_assets.tic.fast.flatten import flatten
 from mrf_assets.tic.fast.references import FileReferences
-from mrf_assets.tic.fast.runs import count, elements, joined, portions
+from mrf_assets.tic.fast.giant import rate_chunks
+from mrf_assets.tic.fast.runs import count, elements, portions
 from mrf_assets.tic.fast.scan import TopLevelScanner
 from mrf_assets.tic.fast.targets import InlineGroups
 from mrf_assets.tic.in_network import HEADER_KEYS
@@ -40,7 +41,6 @@ BATCH_BYTES = 6 << 20  # of item JSON per Arrow batch: with two flatten threads,
 FIRST_REFERENCE_BYTES = BATCH_BYTES // 4
 BLOCK = 8 << 20
 GIANT_ITEM = 64 << 20
-GIANT_RATE = 512 << 20  # one negotiated rate this big cannot be decoded within bounded memory
 PROVIDER_ROWS = 200_000
 # Arrow decoding, polars and numpy release the GIL, so two batches flatten on two cores at once.
 FLATTEN_THREADS = min(2, os.cpu_count() or 1)
@@ -231,44 +231,11 @@ class FastFile:
                 self.flush()  # a file can list millions of NPIs before its first item
 
     def _giant(self, path: str, index: int, refs_done: bool) -> None:
-        """An item too big to hold: its own fields first (one scan of the spill file), then its
-        negotiated rates in chunks, each decoded as a one-item batch carrying those fields."""
-        fields: dict[str, bytes] = {}
-        for event in _scan_file(path, arrays=()):
-            if event[0] == "scalar":
-                fields[event[1]] = event[2]
-        head = b"{" + b",".join(json.dumps(k).encode() + b":" + v for k, v in fields.items())
-        head += b"," if fields else b""
+        """An item too big to hold, decoded a chunk of its negotiated rates at a time (giant.py)."""
         with self.norm.lock:
             self.norm.counts["items_giant"] += 1
-        chunk: list = []
-        size = offset = rates = 0
-        for event in _scan_file(path, arrays=("negotiated_rates",)):
-            if event[0] == "big_element":
-                raise SourceError(f"in_network[{index}] has a single negotiated rate over {GIANT_RATE:,} bytes")
-            if event[0] not in ("element", "elements"):
-                continue
-            for piece in portions(event[2], BATCH_BYTES - size, BATCH_BYTES):
-                chunk.append(piece)
-                size += len(piece)
-                rates += count(piece)
-                if size >= BATCH_BYTES:
-                    self._giant_chunk(head, chunk, index, offset, refs_done)
-                    offset, chunk, size = rates, [], 0
-        if chunk or offset == 0:
-            self._giant_chunk(head, chunk, index, offset, refs_done)
-
-    def _giant_chunk(self, head: bytes, rates: list, index: int, offset: int, refs_done: bool) -> None:
-        item = head + b'"negotiated_rates":[' + b",".join([joined(piece) for piece in rates]) + b"]}"
-        self._decode([item], index, refs_done, rate_offset=offset, new_items=offset == 0)
-
-
-def _scan_file(path: str, arrays: tuple[str, ...]):
-    scanner = TopLevelScanner(arrays=arrays, max_element_bytes=GIANT_RATE)
-    with open(path, "rb") as f:
-        while block := f.read(BLOCK):
-            yield from scanner.feed(block)
-    yield from scanner.close()
+        for item, offset in rate_chunks(path, index, BATCH_BYTES):
+            self._decode([item], index, refs_done, rate_offset=offset, new_items=offset == 0)
 
 
 def _arrow_uses_references(items: pa.Table) -> bool:
