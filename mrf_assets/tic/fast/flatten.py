@@ -242,9 +242,8 @@ def _flatten(items: pa.Table, first: int, norm: Normalizer, references: Referenc
         return RATES.empty_table()
     set_column = set_uuids.take(pa.array(set_index))
     # rate_uuid: fold item fields once per item, price fields once per price, then the price's set
-    n = good.num_rows
-    state = ids.fold(ids.seed_state(n), [_repeat(ctx.payer, n), _repeat(ctx.file_id, n)]
-                     + [good.column(c) for c in ITEM_FIELDS])
+    file_state = ids.fold(ids.seed_state(1), [_repeat(ctx.payer, 1), _repeat(ctx.file_id, 1)])  # the same for every row
+    state = ids.fold(file_state.repeat(good.num_rows, axis=1), [good.column(c) for c in ITEM_FIELDS])
     fields = prices.fields
     state = ids.fold(np.take(state, prices.keys["item_pos"], axis=1), [fields.column(c) for c in PRICE_FIELDS])
     state = ids.fold(np.take(state, kept, axis=1), [set_column])
