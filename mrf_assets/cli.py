@@ -85,15 +85,19 @@ def ingest_command(urls: list[str], out: str, payer: str, month: str, parser: st
     # each file's result, and how far a long one has got, as the files go (the summary comes at the end)
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
-    logging.getLogger("mrf_assets").addHandler(handler)
-    logging.getLogger("mrf_assets").setLevel(logging.INFO)
+    logger = logging.getLogger("mrf_assets")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
     lake = Lake(out)
-    ingest = PartitionIngest(lake, payer, month, uuid.uuid4().hex, HttpClient(offline=offline_from_env()),
-                             parser=parser)
-    started = time.perf_counter()
-    stats = ingest_files(ingest, urls, workers)
-    seconds = time.perf_counter() - started
-    ingest.commit()
+    try:
+        ingest = PartitionIngest(lake, payer, month, uuid.uuid4().hex, HttpClient(offline=offline_from_env()),
+                                 parser=parser)
+        started = time.perf_counter()
+        stats = ingest_files(ingest, urls, workers)
+        seconds = time.perf_counter() - started
+        ingest.commit()
+    finally:
+        logger.removeHandler(handler)  # a second call in the same process logs each line once
     if len(stats) == 1:
         _print_file(stats[0], lake, month, payer)
     else:

@@ -8,6 +8,7 @@ import sys
 
 import polars as pl
 
+from mrf_assets.cli import ingest_command
 from mrf_assets.tic.lake import Lake
 from tests.conftest import DEMO, REPO
 
@@ -39,6 +40,13 @@ def test_ingest_file_takes_several_files_into_one_partition_in_worker_processes(
     assert f"files: {1 + len(cms)} (0 failed)" in done.stdout and "mb_per_s: " in done.stdout
     stats = pl.from_arrow(Lake(str(tmp_path / "out")).read("file_stats", "2022-09", "adhoc"))
     assert stats["status"].to_list() == ["ok"] * (1 + len(cms)) and stats["rows"].sum() > 69069
+
+
+def test_ingest_command_called_again_in_one_process_logs_each_line_once(tmp_path, capsys):
+    sample = DEMO / "cms-v2" / "in-network-rates-all-negotiated-types-sample.json"
+    for run in range(2):
+        assert ingest_command([str(sample)], str(tmp_path / f"out{run}"), "adhoc", "2026-11") == 0
+        assert capsys.readouterr().err.count(f"INFO file ok: {sample}: ") == 1
 
 
 def test_ingest_file_fails_clearly_on_a_truncated_file(tmp_path):

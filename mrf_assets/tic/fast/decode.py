@@ -9,7 +9,7 @@ from collections.abc import Callable
 import pyarrow as pa
 import pyarrow.json as pj
 
-from mrf_assets.tic.fast.runs import largest, lines
+from mrf_assets.tic.fast.runs import Piece, largest, lines
 
 _s = pa.string()
 _TIN = pa.struct([("type", _s), ("value", _s), ("business_name", _s)])
@@ -65,7 +65,7 @@ def quote_group_ids(data: bytes) -> bytes:
     return _GROUP_ID.sub(rb'\1"\2"', data)
 
 
-def decode_lines(pieces: list, schema: pa.Schema, rewrite: Callable[[bytes], bytes] | None = None) -> pa.Table:
+def decode_lines(pieces: list[Piece], schema: pa.Schema, rewrite: Callable[[bytes], bytes] | None = None) -> pa.Table:
     """One row per JSON object of the pieces (runs.py); raises pyarrow.ArrowInvalid when a value does not
     fit the schema."""
     data = lines(pieces)
@@ -88,13 +88,13 @@ class IdDecoder:
         self.numbers, self.text, self.quote = numbers, text, quote
         self.text_ids = False
 
-    def decode(self, blobs: list) -> pa.Table:
+    def decode(self, pieces: list[Piece]) -> pa.Table:
         if not self.text_ids:
             try:
-                return decode_lines(blobs, self.numbers)
+                return decode_lines(pieces, self.numbers)
             except pa.ArrowInvalid:
                 pass  # decimal ids, or a value the text ids cannot take either (then that error is raised)
-        table = decode_lines(blobs, self.text, self.quote)
+        table = decode_lines(pieces, self.text, self.quote)
         self.text_ids = True
         return table
 

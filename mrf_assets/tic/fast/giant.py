@@ -7,7 +7,7 @@ import json
 import os
 from collections.abc import Iterator
 
-from mrf_assets.tic.fast.runs import count, joined, portions
+from mrf_assets.tic.fast.runs import Piece, count, joined, portions
 from mrf_assets.tic.fast.scan import TopLevelScanner
 from mrf_assets.tic.sources import SourceError
 
@@ -25,7 +25,7 @@ def rate_chunks(path: str, index: int, chunk_bytes: int) -> Iterator[tuple[bytes
             fields[event[1]] = event[2]
     head = b"{" + b",".join(json.dumps(k).encode() + b":" + v for k, v in fields.items())
     head += b"," if fields else b""
-    chunk: list = []
+    chunk: list[Piece] = []
     size = offset = rates = 0
     for event in _scan_file(path, arrays=("negotiated_rates",)):
         if event[0] == "big_element":
@@ -43,7 +43,7 @@ def rate_chunks(path: str, index: int, chunk_bytes: int) -> Iterator[tuple[bytes
         yield _item(head, chunk), offset
 
 
-def _item(head: bytes, rates: list) -> bytes:
+def _item(head: bytes, rates: list[Piece]) -> bytes:
     return head + b'"negotiated_rates":[' + b",".join([joined(piece) for piece in rates]) + b"]}"
 
 

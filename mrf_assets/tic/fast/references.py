@@ -20,7 +20,7 @@ import pyarrow as pa
 
 from mrf_assets.tic import ids
 from mrf_assets.tic.fast.decode import GROUP, IdDecoder, quote_group_ids
-from mrf_assets.tic.fast.runs import elements
+from mrf_assets.tic.fast.runs import Piece, elements
 from mrf_assets.tic.normalize import Normalizer, Target, id_text
 from mrf_assets.tic.seen import SeenIds, id_keys
 from mrf_assets.tic.segments import ranges, run_starts
@@ -44,8 +44,8 @@ class NeedsPython(Exception):
     """This batch of references has something only the reference rules handle."""
 
 
-def decode_references(blobs: list[bytes], decoder: IdDecoder) -> pa.Table:
-    table = decoder.decode(blobs)
+def decode_references(pieces: list[Piece], decoder: IdDecoder) -> pa.Table:
+    table = decoder.decode(pieces)
     if table["provider_group_id"].null_count or table["location"].null_count < table.num_rows:
         raise NeedsPython()
     return table

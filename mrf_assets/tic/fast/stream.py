@@ -28,7 +28,7 @@ from mrf_assets.tic.fast.decode import item_decoder
 from mrf_assets.tic.fast.flatten import flatten
 from mrf_assets.tic.fast.references import FileReferences
 from mrf_assets.tic.fast.giant import rate_chunks
-from mrf_assets.tic.fast.runs import count, elements, portions
+from mrf_assets.tic.fast.runs import Piece, count, elements, portions
 from mrf_assets.tic.fast.scan import TopLevelScanner
 from mrf_assets.tic.fast.targets import InlineGroups
 from mrf_assets.tic.in_network import HEADER_KEYS
@@ -111,7 +111,7 @@ class FastFile:
     def _pass(self, items: bool, references: bool) -> None:
         header: dict = {}
         refs_done, frozen = not references, False  # frozen: in_network has started
-        batch: list[bytes] = []
+        batch: list[Piece] = []
         refs: list[tuple] = []
         size = first = index = refs_size = refs_batches = read = 0
         with tempfile.TemporaryDirectory(prefix="mrf-giant-") as spill:
@@ -168,7 +168,7 @@ class FastFile:
             self._decode(batch, first, refs_done)
             self._drain()
 
-    def _decode(self, batch: list, first: int, refs_done: bool, rate_offset: int = 0,
+    def _decode(self, batch: list[Piece], first: int, refs_done: bool, rate_offset: int = 0,
                 new_items: bool = True) -> None:
         """Hand a batch to a flatten thread; results are written in batch order."""
         if not batch:
@@ -192,7 +192,7 @@ class FastFile:
             else:
                 self.flush(rates=future.result())
 
-    def _convert(self, batch: list, first: int, refs_done: bool, references, rate_offset: int,
+    def _convert(self, batch: list[Piece], first: int, refs_done: bool, references, rate_offset: int,
                  new_items: bool) -> pa.Table | None:
         norm = self.norm
         try:
