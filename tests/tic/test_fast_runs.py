@@ -8,7 +8,7 @@ import pyarrow as pa
 import pyarrow.json as pj
 import pytest
 
-from mrf_assets.tic.fast.runs import ElementRun, count, elements, joined, largest, lines, portions
+from mrf_assets.tic.fast.runs import Batches, ElementRun, count, elements, joined, largest, lines, portions
 from mrf_assets.tic.fast.scan import TopLevelScanner
 
 ITEMS = [{"billing_code": f"{i:05d}", "rates": [{"price": i + 0.5, "codes": ["11", "22"][: i % 3]}],
@@ -101,3 +101,22 @@ def test_a_reused_buffer_is_copied_into_its_run():
     (run,) = [e[2] for e in events if e[0] == "elements"]
     assert [json.loads(e) for e in run.elements()] == ITEMS[1:]
     assert [json.loads(x) for x in bytes(lines([run])).split(b"\n") if x.strip()] == ITEMS[1:]
+
+
+def test_batches_number_their_elements():
+    run = run_of("compact lines")
+    batches = Batches(700)
+    got = batches.add(b'{"a": 1}')
+    got += batches.add(run)
+    got += batches.take(), (None, batches.skip())  # a giant item: its own position, after the batch so far
+    got += batches.add(b'{"b": 2}')
+    got.append(batches.take())
+    assert [json.loads(e) for batch, _ in got if batch for e in elements(batch)] == [{"a": 1}, *ITEMS[1:], {"b": 2}]
+    sizes = [sum(map(len, batch)) for batch, _ in got if batch]
+    assert all(size >= 700 for size in sizes[:-2]) and len(sizes) > 3
+    expected, position = [], 0
+    for batch, first in got:
+        expected.append(position)
+        position += 1 if batch is None else sum(map(count, batch))
+    assert [first for _, first in got] == expected
+    assert batches.count == len(ITEMS) + 2

@@ -7,7 +7,7 @@ import json
 import os
 from collections.abc import Iterator
 
-from mrf_assets.tic.fast.runs import Piece, count, joined, portions
+from mrf_assets.tic.fast.runs import Batches, Piece, joined
 from mrf_assets.tic.fast.scan import TopLevelScanner
 from mrf_assets.tic.sources import SourceError
 
@@ -25,22 +25,16 @@ def rate_chunks(path: str, index: int, chunk_bytes: int) -> Iterator[tuple[bytes
             fields[event[1]] = event[2]
     head = b"{" + b",".join(json.dumps(k).encode() + b":" + v for k, v in fields.items())
     head += b"," if fields else b""
-    chunk: list[Piece] = []
-    size = offset = rates = 0
+    chunks = Batches(chunk_bytes)
     for event in _scan_file(path, arrays=("negotiated_rates",)):
         if event[0] == "big_element":
             raise SourceError(f"in_network[{index}] has a single negotiated rate over {GIANT_RATE:,} bytes")
-        if event[0] not in ("element", "elements"):
-            continue
-        for piece in portions(event[2], chunk_bytes - size, chunk_bytes):
-            chunk.append(piece)
-            size += len(piece)
-            rates += count(piece)
-            if size >= chunk_bytes:
-                yield _item(head, chunk), offset
-                offset, chunk, size = rates, [], 0
-    if chunk or offset == 0:
-        yield _item(head, chunk), offset
+        if event[0] in ("element", "elements"):
+            for rates, offset in chunks.add(event[2]):
+                yield _item(head, rates), offset
+    rates, offset = chunks.take()
+    if rates or offset == 0:
+        yield _item(head, rates), offset
 
 
 def _item(head: bytes, rates: list[Piece]) -> bytes:

@@ -103,3 +103,36 @@ def portions(piece: Piece, room: int, full: int) -> Iterator[Piece]:
         room = full
     if piece is not None:
         yield piece
+
+
+class Batches:
+    """Pieces gathered into batches of about `nbytes` (a run is split where a batch fills), numbering
+    their elements as they come."""
+
+    def __init__(self, nbytes: int):
+        self.nbytes = nbytes
+        self.pieces: list[Piece] = []
+        self.size = self.first = self.count = 0  # count: elements so far; first: the batch's first one
+
+    def add(self, piece: Piece) -> list[tuple[list[Piece], int]]:
+        """The batches this piece fills, each with the position of its first element."""
+        full = []
+        for part in portions(piece, self.nbytes - self.size, self.nbytes):
+            self.pieces.append(part)
+            self.size += len(part)
+            self.count += count(part)
+            if self.size >= self.nbytes:
+                full.append(self.take())
+        return full
+
+    def take(self) -> tuple[list[Piece], int]:
+        """The batch so far (perhaps empty) and the position of its first element."""
+        batch = (self.pieces, self.first)
+        self.pieces, self.size, self.first = [], 0, self.count
+        return batch
+
+    def skip(self) -> int:
+        """The position of an element that goes on its own, after the batch so far was taken."""
+        self.count += 1
+        self.first = self.count
+        return self.count - 1

@@ -26,9 +26,9 @@ import pyarrow.compute as pc
 
 from mrf_assets.tic.fast.decode import item_decoder
 from mrf_assets.tic.fast.flatten import flatten
-from mrf_assets.tic.fast.references import FileReferences
 from mrf_assets.tic.fast.giant import rate_chunks
-from mrf_assets.tic.fast.runs import Piece, count, elements, portions
+from mrf_assets.tic.fast.references import FileReferences
+from mrf_assets.tic.fast.runs import Batches, Piece, elements, portions
 from mrf_assets.tic.fast.scan import TopLevelScanner
 from mrf_assets.tic.fast.targets import InlineGroups
 from mrf_assets.tic.in_network import HEADER_KEYS
@@ -111,9 +111,9 @@ class FastFile:
     def _pass(self, items: bool, references: bool) -> None:
         header: dict = {}
         refs_done, frozen = not references, False  # frozen: in_network has started
-        batch: list[Piece] = []
+        batches = Batches(BATCH_BYTES)
         refs: list[tuple] = []
-        size = first = index = refs_size = refs_batches = read = 0
+        refs_size = refs_batches = read = 0
         with tempfile.TemporaryDirectory(prefix="mrf-giant-") as spill:
             scanner = TopLevelScanner(max_element_bytes=GIANT_ITEM, spill_dir=spill)
             for block in _blocks(self.path, self.stat):
@@ -145,27 +145,20 @@ class FastFile:
                         if not items or kind == "array_end":
                             continue
                         if kind == "big_element":
-                            self._decode(batch, first, refs_done)
-                            batch, size, first = [], 0, index + 1
-                            self._giant(event[2], index, refs_done)
-                            index += 1
+                            self._decode(*batches.take(), refs_done)
+                            self._giant(event[2], batches.skip(), refs_done)
                             continue
-                        for piece in portions(event[2], BATCH_BYTES - size, BATCH_BYTES):
-                            batch.append(piece)
-                            size += len(piece)
-                            index += count(piece)
-                            if size >= BATCH_BYTES:
-                                self._decode(batch, first, refs_done)
-                                batch, size, first = [], 0, index
+                        for batch, first in batches.add(event[2]):
+                            self._decode(batch, first, refs_done)
                 read += len(block)
-                self.progress(read, index)
+                self.progress(read, batches.count)
             scanner.close()
         self._add_references(header, refs)
         self._collect_references()
         if not frozen:
             raise SourceError("no in_network array: this is not an in-network rates file")
         if items:
-            self._decode(batch, first, refs_done)
+            self._decode(*batches.take(), refs_done)
             self._drain()
 
     def _decode(self, batch: list[Piece], first: int, refs_done: bool, rate_offset: int = 0,
