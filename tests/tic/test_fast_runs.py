@@ -22,9 +22,9 @@ STYLES = {
 }
 
 
-def scanned(style: str, items=ITEMS) -> list:
+def scanned(style: str) -> list:
     """What the scanner hands on for the in_network array of a document fed in one block: runs and bytes."""
-    doc = ('{"in_network": [' + STYLES[style](items) + "]}").encode()
+    doc = ('{"in_network": [' + STYLES[style](ITEMS) + "]}").encode()
     scanner = TopLevelScanner()
     events = scanner.feed(doc) + scanner.close()
     return [e[2] for e in events if e[0] in ("element", "elements")]
