@@ -166,6 +166,25 @@ def test_generated_files_equal_reference(tmp_path_factory, case):
     assert fast[0]["status"] == ref[0]["status"]
 
 
+@pytest.mark.parametrize("control", ["\n", "\r", "\t"])
+def test_a_raw_control_character_in_a_string_fails_the_file_on_both_paths(tmp_path, control):
+    """Invalid JSON, whatever the parser: the fast path does not turn the line break into a space."""
+    price = {"negotiated_type": "negotiated", "negotiated_rate": 12.5, "expiration_date": "9999-12-31",
+             "billing_class": "professional"}
+    item = {"negotiation_arrangement": "ffs", "name": "NAME", "billing_code_type": "CPT",
+            "billing_code_type_version": "2024", "billing_code": "27447", "description": "d",
+            "negotiated_rates": [{"provider_groups": [{"npi": [1730666900], "tin": {"type": "ein", "value": "1"}}],
+                                  "negotiated_prices": [price]}]}
+    doc = {"reporting_entity_name": "x", "last_updated_on": "2026-11-01", "version": "1.0.0",
+           "in_network": [item, item, item]}
+    path = tmp_path / "in.json"
+    text = json.dumps(doc, indent=1)
+    path.write_text(text[: text.rindex("NAME")] + f"knee{control}replacement" + text[text.rindex("NAME") + 4:])
+    stats = [ingest(tmp_path / parser, parser, path)[1][0] for parser in ("reference", "fast")]
+    assert [stat["status"] for stat in stats] == ["failed", "failed"]
+    assert stats[1]["error"].startswith("invalid JSON in in_network[2]: Invalid control character")
+
+
 def test_a_batch_falling_back_after_the_references_keeps_every_group(tmp_path):
     """Items that Arrow cannot decode (a quoted rate) go to the reference rules after the references
     were indexed: a reference with two groups must still fan out to both."""

@@ -12,10 +12,6 @@ from collections.abc import Iterator
 
 import numpy as np
 
-# Raw newlines cannot occur inside JSON strings, so they are only whitespace: one element per line.
-_ONE_LINE = bytes.maketrans(b"\n\r", b"  ")
-
-
 class ElementRun:
     """Elements opens[k]..closes[k] of `block` (inclusive), one after another; between two of them only
     whitespace and one comma, at the positions `between` (the scanner checked them)."""
@@ -73,21 +69,16 @@ def elements(pieces: list[Piece]) -> list[bytes]:
 
 
 def lines(pieces: list[Piece]) -> bytearray:
-    """The pieces' elements in one buffer, one per line: the bytes between two elements become newlines
-    (blank lines are fine for Arrow). Copied once; a line break inside an element (pretty-printed) makes
-    the whole buffer one line per element."""
+    """The pieces' elements in one buffer, one after another on lines of their own: the bytes between two
+    elements become newlines (blank lines are fine for Arrow). Copied once. Line breaks inside a
+    pretty-printed element stay as they are, and so does one inside a string, which the decoder rejects
+    as the reference path does."""
     data = bytearray(b"\n").join([p if isinstance(p, bytes) else p.view() for p in pieces])
     sizes = np.fromiter(map(len, pieces), np.int64, len(pieces)) + 1
     starts = np.cumsum(sizes) - sizes
     breaks = [starts[1:] - 1]
     breaks += [p.between + (starts[k] - p.opens[0]) for k, p in enumerate(pieces) if not isinstance(p, bytes)]
-    separators = np.concatenate(breaks)
-    view = np.frombuffer(data, np.uint8)
-    view[separators] = 32  # so that one search tells whether any element breaks lines
-    if b"\n" in data or b"\r" in data:
-        data = data.translate(_ONE_LINE)
-        view = np.frombuffer(data, np.uint8)
-    view[separators] = 10
+    np.frombuffer(data, np.uint8)[np.concatenate(breaks)] = 10
     return data
 
 

@@ -197,7 +197,10 @@ class FastFile:
                 blobs = elements(batch)
                 norm.counts["items_fallback"] += len(blobs) if new_items else 0
                 for offset, blob in enumerate(blobs):
-                    item = json.loads(blob, parse_float=Decimal)
+                    try:
+                        item = json.loads(blob, parse_float=Decimal)
+                    except json.JSONDecodeError as exc:
+                        raise SourceError(f"invalid JSON in in_network[{first + offset}]: {exc}") from None
                     if not refs_done and _uses_references(item):
                         raise _NeedsReferences()
                     norm.add_item(item, first + offset, rate_offset=rate_offset, new_item=new_items)
