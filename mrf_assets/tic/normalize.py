@@ -9,6 +9,7 @@ for every file: expected rows (prices x their provider groups) = rows written + 
 from __future__ import annotations
 
 import json
+import math
 import re
 import threading
 from collections import Counter
@@ -80,7 +81,10 @@ def number(value) -> float | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, (int, float, Decimal)):
-        return float(value)
+        try:
+            return float(value)
+        except OverflowError:  # an integer beyond a double: infinite, as a decimal that big becomes
+            return math.inf if value > 0 else -math.inf
     if isinstance(value, str):
         try:
             return float(value.strip().replace(",", ""))

@@ -166,23 +166,42 @@ def test_generated_files_equal_reference(tmp_path_factory, case):
     assert fast[0]["status"] == ref[0]["status"]
 
 
-@pytest.mark.parametrize("control", ["\n", "\r", "\t"])
-def test_a_raw_control_character_in_a_string_fails_the_file_on_both_paths(tmp_path, control):
-    """Invalid JSON, whatever the parser: the fast path does not turn the line break into a space."""
-    price = {"negotiated_type": "negotiated", "negotiated_rate": 12.5, "expiration_date": "9999-12-31",
-             "billing_class": "professional"}
-    item = {"negotiation_arrangement": "ffs", "name": "NAME", "billing_code_type": "CPT",
-            "billing_code_type_version": "2024", "billing_code": "27447", "description": "d",
-            "negotiated_rates": [{"provider_groups": [{"npi": [1730666900], "tin": {"type": "ein", "value": "1"}}],
-                                  "negotiated_prices": [price]}]}
-    doc = {"reporting_entity_name": "x", "last_updated_on": "2026-11-01", "version": "1.0.0",
-           "in_network": [item, item, item]}
+# Values only a sloppy writer produces: (what replaces the second item's name, its rate), and whether
+# the file is ingested (the reference parser, yajl, decides; the fast path must agree).
+MALFORMED = {
+    "a raw line break in a string": ('"knee\nreplacement"', "12.5", "failed"),
+    "a raw carriage return in a string": ('"knee\rreplacement"', "12.5", "failed"),
+    "a raw tab in a string": ('"knee\treplacement"', "12.5", "failed"),
+    "NaN": ('"n"', "NaN", "failed"),
+    "Infinity": ('"n"', "-Infinity", "failed"),
+    "invalid UTF-8": ('"\udcff\udcfe"', "12.5", "failed"),  # the bytes ff fe, written with surrogateescape
+    "a trailing comma": ('"n",', "12.5", "failed"),
+    "a lone surrogate escape": ('"\\ud800 knee"', "12.5", "ok"),  # yajl reads "?"
+    "an integer beyond a double": ('"n"', "1" + "0" * 400, "ok"),  # infinite, as 1e400 is
+    "a repeated key": ('"a", "name": "b"', "12.5", "ok"),
+}
+
+
+@pytest.mark.parametrize("case", MALFORMED, ids=list(MALFORMED))
+def test_malformed_values_are_read_as_the_reference_path_reads_them(tmp_path, case):
+    name, rate, status = MALFORMED[case]
+    price = '{"negotiated_type": "negotiated", "negotiated_rate": RATE, "expiration_date": "9999-12-31", "billing_class": "professional"}'
+    item = ('{"negotiation_arrangement": "ffs", "name": NAME, "billing_code_type": "CPT", "billing_code_type_version": "2024", '
+            '"billing_code": "27447", "description": "d", "negotiated_rates": [{"provider_groups": [{"npi": [1730666900], '
+            '"tin": {"type": "ein", "value": "1"}}], "negotiated_prices": [PRICE]}]}')
+    good = item.replace("NAME", '"n"').replace("PRICE", price.replace("RATE", "12.5"))
+    bad = item.replace("NAME", name).replace("PRICE", price.replace("RATE", rate))
+    text = ('{"reporting_entity_name": "x", "last_updated_on": "2026-11-01", "version": "1.0.0", "in_network": ['
+            + ",\n".join([good, bad, good]) + "]}")
     path = tmp_path / "in.json"
-    text = json.dumps(doc, indent=1)
-    path.write_text(text[: text.rindex("NAME")] + f"knee{control}replacement" + text[text.rindex("NAME") + 4:])
-    stats = [ingest(tmp_path / parser, parser, path)[1][0] for parser in ("reference", "fast")]
-    assert [stat["status"] for stat in stats] == ["failed", "failed"]
-    assert stats[1]["error"].startswith("invalid JSON in in_network[2]: Invalid control character")
+    path.write_bytes(text.encode("utf-8", "surrogateescape"))
+    if status == "ok":
+        ref_stats, fast_stats = assert_same(tmp_path, path)
+    else:  # the file's reject row holds each parser's own error message
+        (_, ref_stats), (_, fast_stats) = (ingest(tmp_path / parser, parser, path) for parser in ("reference", "fast"))
+        assert fast_stats[0]["error"].startswith(("invalid JSON in in_network[1]", "in_network[1]: invalid JSON",
+                                                  "invalid UTF-8"))
+    assert [ref_stats[0]["status"], fast_stats[0]["status"]] == [status, status]
 
 
 def test_a_batch_falling_back_after_the_references_keeps_every_group(tmp_path):

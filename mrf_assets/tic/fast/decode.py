@@ -1,15 +1,19 @@
 """Decode a batch of in-network items (their exact JSON bytes) straight into Arrow, with an explicit
-schema, by pyarrow's multi-threaded JSON reader: no Python object per value."""
+schema, by pyarrow's multi-threaded JSON reader: no Python object per value. What Arrow cannot decode is
+read in Python as the reference path's parser reads it (`load_json`)."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
+from decimal import Decimal
 
 import pyarrow as pa
 import pyarrow.json as pj
 
 from mrf_assets.tic.fast.runs import Piece, largest, lines
+from mrf_assets.tic.sources import SourceError
 
 _s = pa.string()
 _TIN = pa.struct([("type", _s), ("value", _s), ("business_name", _s)])
@@ -69,6 +73,7 @@ def decode_lines(pieces: list[Piece], schema: pa.Schema, rewrite: Callable[[byte
     """One row per JSON object of the pieces (runs.py); raises pyarrow.ArrowInvalid when a value does not
     fit the schema."""
     data = lines(pieces)
+    data.decode("utf-8")  # Arrow takes invalid UTF-8 into its strings; the reference path rejects it
     data = rewrite(data) if rewrite else data
     block = max(MIN_BLOCK, max(largest(piece) for piece in pieces) + 1)
     return pj.read_json(
@@ -104,3 +109,28 @@ class IdDecoder:
 
 def item_decoder() -> IdDecoder:
     return IdDecoder(ITEM_SCHEMA, TEXT_ID_ITEM_SCHEMA, quote_reference_ids)
+
+
+def load_json(data: bytes | bytearray):
+    """One JSON value in Python, where Arrow cannot decode it, read as the reference path's parser (yajl)
+    reads it: decimals as Decimal, NaN and Infinity (which Python's json takes) an error, and a lone
+    surrogate escape (which Python keeps and no UTF-8 writer takes) as "?"."""
+    value = json.loads(data, parse_float=Decimal, parse_constant=_not_json)
+    return _without_lone_surrogates(value) if _SURROGATE_ESCAPE.search(data) else value
+
+
+_SURROGATE_ESCAPE = re.compile(rb"\\[uU][dD][89a-fA-F]")
+
+
+def _not_json(name: str):
+    raise SourceError(f"invalid JSON: {name} is not a JSON value")
+
+
+def _without_lone_surrogates(value):
+    if isinstance(value, str):
+        return value.encode("utf-8", "replace").decode("utf-8")
+    if isinstance(value, list):
+        return [_without_lone_surrogates(v) for v in value]
+    if isinstance(value, dict):
+        return {_without_lone_surrogates(k): _without_lone_surrogates(v) for k, v in value.items()}
+    return value

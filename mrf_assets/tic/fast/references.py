@@ -10,16 +10,14 @@ given as text, remote `location` references) goes through Normalizer.add_referen
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
-from decimal import Decimal
 
 import numpy as np
 import polars as pl
 import pyarrow as pa
 
 from mrf_assets.tic import ids
-from mrf_assets.tic.fast.decode import GROUP, IdDecoder, quote_group_ids
+from mrf_assets.tic.fast.decode import GROUP, IdDecoder, load_json, quote_group_ids
 from mrf_assets.tic.fast.runs import Piece, elements
 from mrf_assets.tic.normalize import Normalizer, Target, id_text
 from mrf_assets.tic.seen import SeenIds, id_keys
@@ -306,9 +304,9 @@ def load_events(events: list[tuple]):
     for kind, _, value, *_ in events:
         if kind == "big_element":
             with open(value, "rb") as f:
-                yield json.load(f, parse_float=Decimal)
+                yield load_json(f.read())
         else:
-            yield from (json.loads(blob, parse_float=Decimal) for blob in elements([value]))
+            yield from (load_json(blob) for blob in elements([value]))
 
 
 def python_rows(norm: Normalizer, keys: list[str]) -> pl.DataFrame:

@@ -18,13 +18,12 @@ import threading
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from decimal import Decimal
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from mrf_assets.tic.fast.decode import item_decoder
+from mrf_assets.tic.fast.decode import item_decoder, load_json
 from mrf_assets.tic.fast.flatten import flatten
 from mrf_assets.tic.fast.giant import rate_chunks
 from mrf_assets.tic.fast.references import FileReferences
@@ -120,7 +119,7 @@ class FastFile:
                 for event in scanner.feed(block):
                     kind, key = event[0], event[1]
                     if kind == "scalar" and key in HEADER_KEYS and not frozen:
-                        header[key] = text(json.loads(event[2], parse_float=Decimal))
+                        header[key] = text(load_json(event[2]))
                     elif key == "provider_references" and references and kind == "big_element":
                         self._add_references(header, [*refs, event])
                         refs, refs_size, refs_batches = [], 0, refs_batches + 1
@@ -190,6 +189,8 @@ class FastFile:
         norm = self.norm
         try:
             items = self.items.decode(batch)
+            if not _finite_rates(items):  # Arrow reads NaN and Infinity, which are not JSON
+                raise pa.ArrowInvalid("a negotiated_rate is not finite: the reference rules decide")
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
             with norm.lock:
                 self.refs.give_python(norm)
@@ -197,10 +198,7 @@ class FastFile:
                 blobs = elements(batch)
                 norm.counts["items_fallback"] += len(blobs) if new_items else 0
                 for offset, blob in enumerate(blobs):
-                    try:
-                        item = json.loads(blob, parse_float=Decimal)
-                    except json.JSONDecodeError as exc:
-                        raise SourceError(f"invalid JSON in in_network[{first + offset}]: {exc}") from None
+                    item = _load_item(blob, first + offset)
                     if not refs_done and _uses_references(item):
                         raise _NeedsReferences()
                     norm.add_item(item, first + offset, rate_offset=rate_offset, new_item=new_items)
@@ -232,6 +230,22 @@ class FastFile:
             self.norm.counts["items_giant"] += 1
         for item, offset in rate_chunks(path, index, BATCH_BYTES):
             self._decode([item], index, refs_done, rate_offset=offset, new_items=offset == 0)
+
+
+def _load_item(blob: bytes, position: int):
+    """An item read in Python; its errors name it."""
+    try:
+        return load_json(blob)
+    except json.JSONDecodeError as exc:
+        raise SourceError(f"invalid JSON in in_network[{position}]: {exc}") from None
+    except SourceError as exc:
+        raise SourceError(f"in_network[{position}]: {exc}") from None
+
+
+def _finite_rates(items: pa.Table) -> bool:
+    rates = pc.list_flatten(items.column("negotiated_rates").combine_chunks())
+    prices = pc.list_flatten(pc.struct_field(rates, "negotiated_prices"))
+    return not pc.any(pc.invert(pc.is_finite(pc.struct_field(prices, "negotiated_rate")))).as_py()
 
 
 def _arrow_uses_references(items: pa.Table) -> bool:
