@@ -93,16 +93,22 @@ def number(value) -> float | None:
     return None
 
 
+_INT64 = range(-(1 << 63), 1 << 63)
+
+
 def coerce_npi(value) -> int | None:
+    """An NPI as an integer; None when it is not one, or not one a 64-bit column holds."""
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
-        return value
-    if isinstance(value, Decimal) and value == value.to_integral_value():
-        return int(value)
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
-    return None
+        npi = value
+    elif isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value():
+        npi = int(value)
+    elif isinstance(value, str) and value.strip().isdigit():
+        npi = int(value.strip())
+    else:
+        return None
+    return npi if npi in _INT64 else None
 
 
 def record_json(record, limit: int = 2000) -> str:
@@ -146,7 +152,7 @@ class Normalizer:
         org_uuid = self._org_uuids.get((tin_type, tin_value))
         if org_uuid is None:  # a few TINs own thousands of groups: one uuid5 each
             org_uuid = self._org_uuids[(tin_type, tin_value)] = stable_uuid("org", tin_type, tin_value)
-        if all(type(n) is int for n in npis):  # the common case, without coercing NPI by NPI
+        if all(type(n) is int and n in _INT64 for n in npis):  # the common case, without coercing NPI by NPI
             npi_values, invalid = sorted(set(npis)), 0
         else:
             coerced = [coerce_npi(n) for n in npis]

@@ -166,8 +166,8 @@ def test_generated_files_equal_reference(tmp_path_factory, case):
     assert fast[0]["status"] == ref[0]["status"]
 
 
-# Values only a sloppy writer produces: (what replaces the second item's name, its rate), and whether
-# the file is ingested (the reference parser, yajl, decides; the fast path must agree).
+# Values only a sloppy writer produces: (what replaces the second item's name, its rate, its NPI), and
+# whether the file is ingested (the reference parser, yajl, decides; the fast path must agree).
 MALFORMED = {
     "a raw line break in a string": ('"knee\nreplacement"', "12.5", "failed"),
     "a raw carriage return in a string": ('"knee\rreplacement"', "12.5", "failed"),
@@ -179,18 +179,19 @@ MALFORMED = {
     "a lone surrogate escape": ('"\\ud800 knee"', "12.5", "ok"),  # yajl reads "?"
     "an integer beyond a double": ('"n"', "1" + "0" * 400, "ok"),  # infinite, as 1e400 is
     "a repeated key": ('"a", "name": "b"', "12.5", "ok"),
+    "an NPI beyond 64 bits": ('"n"', "12.5", "ok", "1" + "0" * 30),  # a null NPI row, as for any non-NPI
 }
 
 
 @pytest.mark.parametrize("case", MALFORMED, ids=list(MALFORMED))
 def test_malformed_values_are_read_as_the_reference_path_reads_them(tmp_path, case):
-    name, rate, status = MALFORMED[case]
+    name, rate, status, npi = (*MALFORMED[case], "1730666900")[:4]
     price = '{"negotiated_type": "negotiated", "negotiated_rate": RATE, "expiration_date": "9999-12-31", "billing_class": "professional"}'
     item = ('{"negotiation_arrangement": "ffs", "name": NAME, "billing_code_type": "CPT", "billing_code_type_version": "2024", '
             '"billing_code": "27447", "description": "d", "negotiated_rates": [{"provider_groups": [{"npi": [1730666900], '
-            '"tin": {"type": "ein", "value": "1"}}], "negotiated_prices": [PRICE]}]}')
-    good = item.replace("NAME", '"n"').replace("PRICE", price.replace("RATE", "12.5"))
-    bad = item.replace("NAME", name).replace("PRICE", price.replace("RATE", rate))
+            '"tin": {"type": "ein", "value": "1"}}], "negotiated_prices": [PRICE]}]}').replace("1730666900", "NPI")
+    good = item.replace("NAME", '"n"').replace("PRICE", price.replace("RATE", "12.5")).replace("NPI", "1730666900")
+    bad = item.replace("NAME", name).replace("PRICE", price.replace("RATE", rate)).replace("NPI", npi)
     text = ('{"reporting_entity_name": "x", "last_updated_on": "2026-11-01", "version": "1.0.0", "in_network": ['
             + ",\n".join([good, bad, good]) + "]}")
     path = tmp_path / "in.json"
