@@ -205,6 +205,41 @@ def test_malformed_values_are_read_as_the_reference_path_reads_them(tmp_path, ca
     assert [ref_stats[0]["status"], fast_stats[0]["status"]] == [status, status]
 
 
+# The same for a provider reference listed before the items: (its text, whether the file is ingested).
+MALFORMED_REFERENCES = {
+    "a NaN group id": ('{"provider_group_id": NaN, "provider_groups": []}', "failed"),
+    "a NaN NPI": ('{"provider_group_id": 2, "provider_groups": [{"npi": [NaN], "tin": {"type": "ein", "value": "1"}}]}',
+                  "failed"),
+    "a raw line break in a name": ('{"provider_group_id": 2, "provider_groups": [{"npi": [1], "tin": {"type": "ein", '
+                                   '"value": "1", "business_name": "a\nb"}}]}', "failed"),
+    "invalid UTF-8 in a name": ('{"provider_group_id": 2, "provider_groups": [{"npi": [1], "tin": {"type": "ein", '
+                                '"value": "1", "business_name": "\udcff"}}]}', "failed"),
+    "a lone surrogate escape in a name": ('{"provider_group_id": 2, "provider_groups": [{"npi": [1], "tin": {"type": '
+                                          '"ein", "value": "1", "business_name": "\\ud800"}}]}', "ok"),
+    "a group id beyond 64 bits": ('{"provider_group_id": 1' + "0" * 30 + ', "provider_groups": []}', "ok"),
+}
+
+
+@pytest.mark.parametrize("case", MALFORMED_REFERENCES, ids=list(MALFORMED_REFERENCES))
+def test_malformed_references_are_read_as_the_reference_path_reads_them(tmp_path, case):
+    reference, status = MALFORMED_REFERENCES[case]
+    item = ('{"negotiation_arrangement": "ffs", "name": "n", "billing_code_type": "CPT", "billing_code_type_version": '
+            '"2024", "billing_code": "27447", "description": "d", "negotiated_rates": [{"provider_references": [1], '
+            '"negotiated_prices": [{"negotiated_type": "negotiated", "negotiated_rate": 12.5, "expiration_date": '
+            '"9999-12-31", "billing_class": "professional"}]}]}')
+    good = '{"provider_group_id": 1, "provider_groups": [{"npi": [1730666900], "tin": {"type": "ein", "value": "1"}}]}'
+    text = ('{"reporting_entity_name": "x", "last_updated_on": "2026-11-01", "version": "1.0.0", "provider_references": ['
+            + ",\n".join([good, reference, good.replace(": 1,", ": 3,")]) + '], "in_network": [' + ",\n".join([item] * 3) + "]}")
+    path = tmp_path / "in.json"
+    path.write_bytes(text.encode("utf-8", "surrogateescape"))
+    if status == "ok":
+        ref_stats, fast_stats = assert_same(tmp_path, path)
+    else:
+        (_, ref_stats), (_, fast_stats) = (ingest(tmp_path / parser, parser, path) for parser in ("reference", "fast"))
+        assert fast_stats[0]["error"].startswith(("invalid JSON", "invalid UTF-8"))
+    assert [ref_stats[0]["status"], fast_stats[0]["status"]] == [status, status]
+
+
 def test_a_batch_falling_back_after_the_references_keeps_every_group(tmp_path):
     """Items that Arrow cannot decode (a quoted rate) go to the reference rules after the references
     were indexed: a reference with two groups must still fan out to both."""
