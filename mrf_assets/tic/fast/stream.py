@@ -189,7 +189,8 @@ class FastFile:
         norm = self.norm
         try:
             items = self.items.decode(batch)
-            if not _finite_rates(items):  # Arrow reads NaN and Infinity, which are not JSON
+            rates = pc.list_flatten(items.column("negotiated_rates").combine_chunks())
+            if not _finite_rates(rates):  # Arrow reads NaN and Infinity, which are not JSON
                 raise pa.ArrowInvalid("a negotiated_rate is not finite: the reference rules decide")
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
             with norm.lock:
@@ -203,7 +204,7 @@ class FastFile:
                         raise _NeedsReferences()
                     norm.add_item(item, first + offset, rate_offset=rate_offset, new_item=new_items)
             return None
-        if not refs_done and _arrow_uses_references(items):
+        if not refs_done and _arrow_uses_references(rates):
             raise _NeedsReferences()
         return flatten(items, first, norm, references, self.inline_groups, rate_offset, new_items)
 
@@ -242,14 +243,13 @@ def _load_item(blob: bytes, position: int):
         raise SourceError(f"in_network[{position}]: {exc}") from None
 
 
-def _finite_rates(items: pa.Table) -> bool:
-    rates = pc.list_flatten(items.column("negotiated_rates").combine_chunks())
+def _finite_rates(rates: pa.Array) -> bool:
+    """Whether no price of the batch's negotiated rates (flattened) has a NaN or infinite rate."""
     prices = pc.list_flatten(pc.struct_field(rates, "negotiated_prices"))
     return not pc.any(pc.invert(pc.is_finite(pc.struct_field(prices, "negotiated_rate")))).as_py()
 
 
-def _arrow_uses_references(items: pa.Table) -> bool:
-    rates = pc.list_flatten(items.column("negotiated_rates").combine_chunks())
+def _arrow_uses_references(rates: pa.Array) -> bool:
     uses = pc.and_(pc.is_null(pc.struct_field(rates, "provider_groups")),
                    pc.greater(pc.list_value_length(pc.struct_field(rates, "provider_references")), 0))
     return pc.any(uses).as_py() is True
