@@ -19,7 +19,6 @@ from mrf_assets.tic.fast.stream import FastFile
 from mrf_assets.tic.in_network import iter_items, iter_references, scan_preamble
 from mrf_assets.tic.normalize import BATCH_ROWS, Normalizer
 from mrf_assets.tic.sources import SourceError, open_json
-from mrf_assets.tic.tables import TABLES
 
 # Everything a broken payer file can raise while it streams; anything else is a bug and propagates.
 FILE_ERRORS = (SourceError, ScanError, ijson.JSONError, ijson.IncompleteJSONError, json.JSONDecodeError,
@@ -79,8 +78,8 @@ def ready_tables(normalizer: Normalizer, rates: pa.Table | None = None) -> Ready
     ready += [("rates", rates)] if rates is not None else []
     ready += [("provider_sets", table) for table in normalizer.sets.take()]
     ready += [("rejects", t) for t in normalizer.reject_tables]
-    ready += [("providers", t.cast(TABLES["providers"])) for t in normalizer.provider_tables]
-    ready += [("organizations", t.cast(TABLES["organizations"])) for t in normalizer.org_tables]
+    ready += [("providers", t) for t in normalizer.provider_tables]  # in the lake's types already
+    ready += [("organizations", t) for t in normalizer.org_tables]
     normalizer.reject_tables.clear()
     normalizer.provider_tables.clear()
     normalizer.org_tables.clear()

@@ -16,7 +16,7 @@ import numpy as np
 import pyarrow as pa
 
 from mrf_assets.tic import ids
-from mrf_assets.tic.seen import SeenKeys
+from mrf_assets.tic.seen import SeenKeys, take_unseen
 from mrf_assets.tic.segments import ranges
 from mrf_assets.tic.tables import PROVIDER_SETS, Columns
 
@@ -43,8 +43,7 @@ class ProviderSets:
         keys = ids.value_keys(uuids)
         _, first = np.unique(keys, return_index=True)
         with self._lock:  # batches are flattened on several threads
-            fresh = first[~(self.seen.contains(keys[first]) | self.new.contains(keys[first]))]
-            self.new.add(keys[fresh])
+            fresh = first[take_unseen(keys[first], self.seen, self.new)]
         if len(fresh):
             sizes = np.diff(np.append(starts, states.shape[1]))[fresh]
             table = members(ranges(starts[fresh], sizes)).select(MEMBER_COLUMNS)

@@ -18,18 +18,25 @@ class SeenKeys:
 
     def contains(self, keys: np.ndarray) -> np.ndarray:
         order = np.argsort(keys)  # sorted needles make searchsorted walk each level once
-        needles = keys[order]
-        found = np.zeros(len(keys), dtype=bool)
+        out = np.empty(len(keys), dtype=bool)
+        out[order] = self.contains_sorted(keys[order])
+        return out
+
+    def contains_sorted(self, needles: np.ndarray) -> np.ndarray:
+        found = np.zeros(len(needles), dtype=bool)
         for level in self.levels:
             at = np.minimum(np.searchsorted(level, needles), len(level) - 1)
             found |= level[at] == needles
-        out = np.empty_like(found)
-        out[order] = found
-        return out
+        return found
 
     def add(self, keys: np.ndarray) -> None:
         if len(keys):
             self._push(np.unique(np.asarray(keys, dtype=np.uint64)))
+
+    def add_sorted(self, keys: np.ndarray) -> None:
+        """Keys already sorted and distinct (skips add's sort)."""
+        if len(keys):
+            self._push(keys)
 
     def _push(self, level: np.ndarray) -> None:
         """Add a sorted array of distinct keys (callers add only keys `contains` did not find, so levels
@@ -70,14 +77,10 @@ class SeenIds:
         if len(self._waiting) >= self.BATCH:
             self._flush()
 
-    def contains(self, keys: np.ndarray) -> np.ndarray:
+    def key_set(self) -> SeenKeys:
+        """All the ids as keys (`id_keys`), those added one at a time included."""
         self._flush()
-        return self.keys.contains(keys)
-
-    def add_keys(self, keys: np.ndarray) -> None:
-        """Keys (`id_keys`) that `contains` did not find."""
-        self._flush()
-        self.keys.add(keys)
+        return self.keys
 
     def update(self, other: "SeenIds") -> None:
         """Take the ids of a file that succeeded (none of them were here)."""
@@ -89,6 +92,18 @@ class SeenIds:
         if self._waiting:
             self.keys.add(np.array([_key(uuid) for uuid in self._waiting], dtype=np.uint64))
             self._waiting.clear()
+
+
+def take_unseen(keys: np.ndarray, seen: SeenKeys, new: SeenKeys) -> np.ndarray:
+    """Which of `keys` (distinct) neither `seen` nor `new` holds; they are added to `new`. One sort
+    serves both lookups and the addition (a batch of references has ~10,000 new ids)."""
+    order = np.argsort(keys)
+    needles = keys[order]
+    fresh = ~(seen.contains_sorted(needles) | new.contains_sorted(needles))
+    new.add_sorted(needles[fresh])
+    out = np.empty(len(keys), dtype=bool)
+    out[order] = fresh
+    return out
 
 
 def id_keys(ids: pa.Array | pa.ChunkedArray) -> np.ndarray:

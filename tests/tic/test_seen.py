@@ -7,7 +7,7 @@ import uuid
 import numpy as np
 import pyarrow as pa
 
-from mrf_assets.tic.seen import SeenIds, SeenKeys, id_keys
+from mrf_assets.tic.seen import SeenIds, SeenKeys, id_keys, take_unseen
 
 
 def test_seen_keys_stay_few_levels_and_exact():
@@ -36,12 +36,24 @@ def test_seen_ids_one_at_a_time_and_in_bulk_agree(monkeypatch):
     seen, new = SeenIds(), SeenIds()
     for u in made[:10]:
         seen.add(u)
-    seen.add_keys(id_keys(column.slice(10, 10)))
+    seen.key_set().add(id_keys(column.slice(10, 10)))
     assert all(u in seen for u in made[:20]) and not any(u in seen for u in made[20:])
-    assert seen.contains(id_keys(column)).tolist() == [True] * 20 + [False] * 20
+    assert seen.key_set().contains(id_keys(column)).tolist() == [True] * 20 + [False] * 20
     for u in made[20:23]:  # fewer than BATCH: they wait in the set
         new.add(u)
-    new.add_keys(id_keys(column.slice(30, 5)))
+    new.key_set().add(id_keys(column.slice(30, 5)))
     seen.update(new)
-    assert seen.contains(id_keys(column)).tolist() == [True] * 23 + [False] * 7 + [True] * 5 + [False] * 5
+    assert seen.key_set().contains(id_keys(column)).tolist() == [True] * 23 + [False] * 7 + [True] * 5 + [False] * 5
     assert made[21] in seen and made[25] not in seen
+
+
+def test_take_unseen_finds_and_adds_only_new_keys():
+    """One sort serves both lookups and the addition; the answer is in the keys' own order."""
+    seen, new = SeenKeys(), SeenKeys()
+    seen.add(np.array([5, 50], dtype=np.uint64))
+    new.add(np.array([7], dtype=np.uint64))
+    keys = np.array([9, 50, 1, 7, 5, 3], dtype=np.uint64)
+    assert take_unseen(keys, seen, new).tolist() == [True, False, True, False, False, True]
+    assert new.contains(np.array([1, 3, 9, 50], dtype=np.uint64)).tolist() == [True, True, True, False]
+    assert not take_unseen(keys, seen, new).any()
+    assert all(np.all(np.diff(level.astype(np.int64)) > 0) for level in new.levels)  # levels stay sorted

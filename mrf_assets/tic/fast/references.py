@@ -20,9 +20,9 @@ from mrf_assets.tic import ids
 from mrf_assets.tic.fast.decode import GROUP, IdDecoder, load_json, quote_group_ids
 from mrf_assets.tic.fast.runs import Piece, elements
 from mrf_assets.tic.normalize import Normalizer, Target, id_text
-from mrf_assets.tic.seen import SeenIds, id_keys
+from mrf_assets.tic.seen import SeenIds, id_keys, take_unseen
 from mrf_assets.tic.segments import ranges, run_starts
-from mrf_assets.tic.tables import PROVIDER_SETS
+from mrf_assets.tic.tables import ORGANIZATIONS, PROVIDER_SETS, PROVIDERS
 
 
 def _reference_schema(provider_id: pa.DataType) -> pa.Schema:
@@ -115,15 +115,17 @@ def resolve(table: pa.Table) -> tuple[pl.DataFrame, pl.DataFrame]:
 
 @dataclass
 class NewRecords:
-    """A batch's organizations and provider groups, first listings only, in the lake's rows; which of
+    """A batch's organizations and provider groups, first listings only, in the lake's tables; which of
     them the partition has not written yet is decided in file order (`record`)."""
-    orgs: pl.DataFrame
-    group_uuids: pl.Series
-    providers: pl.DataFrame  # the groups' rows, one per NPI; `group` is the row of its group
+    orgs: pa.Table
+    group_uuids: pa.Array
+    providers: pa.Table  # the groups' rows, one per NPI
+    group: np.ndarray  # each provider row's group (a row of group_uuids)
 
     @classmethod
     def of(cls, good: pl.DataFrame) -> "NewRecords":
-        """As Normalizer._group records them; pure, so a flatten thread does it, not the file's reader."""
+        """As Normalizer._group records them; pure, so a flatten thread does it, and converts the rows to
+        the lake's types (millions of NPI rows), not the file's reader."""
         orgs = good.filter(pl.col("org_uuid").is_first_distinct()).select(
             pl.col("org_uuid").alias("organization_uuid"), "tin_type", "tin_value",
             pl.col("tin").struct.field("business_name"))
@@ -134,13 +136,15 @@ class NewRecords:
         providers = groups.select(pl.col("group_uuid").alias("provider_group_uuid"), npis.alias("npi"),
                                   pl.col("org_uuid").alias("organization_uuid"), networks.alias("network_name"),
                                   pl.int_range(pl.len(), dtype=pl.UInt32).alias("group"))
-        return cls(orgs, groups["group_uuid"], providers.explode("npi", empty_as_null=False))
+        providers = providers.explode("npi", empty_as_null=False)
+        return cls(orgs.to_arrow().cast(ORGANIZATIONS), groups["group_uuid"].to_arrow(),
+                   providers.drop("group").to_arrow().cast(PROVIDERS), providers["group"].to_numpy())
 
     def record(self, norm: Normalizer) -> None:
         """Hand the ones not yet written in the partition to the Normalizer's tables."""
-        orgs = self.orgs.filter(_unseen(self.orgs["organization_uuid"], norm.seen_orgs, norm.new_orgs))
-        if orgs.height:
-            norm.org_tables.append(orgs.to_arrow())
+        orgs = self.orgs.filter(pa.array(_unseen(self.orgs.column("organization_uuid"), norm.seen_orgs, norm.new_orgs)))
+        if orgs.num_rows:
+            norm.org_tables.append(orgs)
         fresh = _unseen(self.group_uuids, norm.seen_groups, norm.new_groups)
         count = int(fresh.sum())
         if count == 0:
@@ -148,16 +152,13 @@ class NewRecords:
         norm.counts["provider_groups"] += count
         providers = self.providers
         if count < len(fresh):
-            providers = providers.filter(fresh.gather(providers["group"]))
-        norm.provider_tables.append(providers.drop("group").to_arrow())
+            providers = providers.filter(pa.array(fresh[self.group]))
+        norm.provider_tables.append(providers)
 
 
-def _unseen(ids_: pl.Series, seen: SeenIds, new: SeenIds) -> pl.Series:
+def _unseen(ids_: pa.Array | pa.ChunkedArray, seen: SeenIds, new: SeenIds) -> np.ndarray:
     """Which ids (distinct) neither holds; they are added to `new`."""
-    keys = id_keys(ids_.to_arrow())
-    fresh = ~(seen.contains(keys) | new.contains(keys))
-    new.add_keys(keys[fresh])
-    return pl.Series(fresh, dtype=pl.Boolean)
+    return take_unseen(id_keys(ids_), seen.key_set(), new.key_set())
 
 
 def with_member_states(frame: pl.DataFrame, ref: str) -> pl.DataFrame:
