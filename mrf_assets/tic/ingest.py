@@ -2,8 +2,9 @@
 
 One `PartitionIngest` per partition: each file is fetched, streamed and normalized into parts of
 `rates`, `provider_sets`, `providers`, `organizations` and `rejects`; a file that fails (truncated
-gzip, HTML body, invalid JSON, zip bomb, ...) has its parts discarded, is recorded as failed in
-`file_stats` and `rejects`, and never stops the other files. `commit()` publishes every table.
+gzip, HTML body, invalid JSON, zip bomb, ...; or an unexpected error, a bug met on its data, whose
+traceback is logged) has its parts discarded, is recorded as failed in `file_stats` and `rejects`, and
+never stops the other files. `commit()` publishes every table.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import logging
 import tempfile
 import threading
 import time
+import traceback
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -103,13 +105,10 @@ class PartitionIngest:
             stat["bytes"] = path.stat().st_size
             normalizer, closing = self._stream(url, fid, path, stat)
         except FILE_ERRORS as exc:
-            stat.update(status="failed", error=describe_error(exc))
-            for writer in self.writers.values():
-                writer.discard(fid)
-            self.writers["rejects"].write_table(pa.Table.from_pylist([{
-                "payer": self.payer, "month": self.month, "file_id": fid, "position": "file",
-                "level": "file", "reason": stat["error"], "rows": 0, "record": record_json({"url": stat["url"]}),
-            }], schema=TABLES["rejects"]), key=fid, source=stat["url"])
+            self._fail(fid, stat, describe_error(exc))
+        except Exception as exc:  # a bug met on this file's data: it fails this file, not the others
+            self.log.error(f"file {stat['url']}: unexpected error\n{traceback.format_exc()}")
+            self._fail(fid, stat, f"unexpected error (a bug: the run's log has its traceback): {describe_error(exc)}")
         finally:
             if path is not None:
                 self._discard(path)
@@ -121,6 +120,16 @@ class PartitionIngest:
         self.settle()  # the file before this one, which closed while this one was parsed
         self._closing = (stat, started, self._closer.submit(closing) if closing else time.perf_counter())
         return stat
+
+    def _fail(self, fid: str, stat: dict, error: str) -> None:
+        """The file's parts go; its failure is in file_stats and, as a file-level row, in rejects."""
+        stat.update(status="failed", error=error)
+        for writer in self.writers.values():
+            writer.discard(fid)
+        self.writers["rejects"].write_table(pa.Table.from_pylist([{
+            "payer": self.payer, "month": self.month, "file_id": fid, "position": "file",
+            "level": "file", "reason": error, "rows": 0, "record": record_json({"url": stat["url"]}),
+        }], schema=TABLES["rejects"]), key=fid, source=stat["url"])
 
     def settle(self, wait: bool = True) -> None:
         """Wait for the last file's parts to close, then time and log it; `wait=False` only if they

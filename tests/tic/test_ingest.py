@@ -84,3 +84,54 @@ def test_what_the_fast_path_did_its_own_way_is_in_the_files_line(tmp_path, monke
     assert stat["items_fallback"] == 1 and stat["items_giant"] == 1 and stat["passes"] == 2
     assert lines[-1].endswith("; 1 items through the reference rules (" + stat["fallback_reason"] + ")"
                               "; 1 giant items read rate by rate; read twice: provider_references come after in_network")
+
+
+@pytest.mark.parametrize("parser", PARSERS)
+def test_an_unexpected_error_fails_its_file_not_the_run(tmp_path, monkeypatch, parser):
+    """A bug met on one file's data (here injected after that file has written some rows) fails that
+    file like a broken file: its parts go, file_stats and rejects say why, the log has the traceback,
+    and the next file is ingested."""
+    from mrf_assets.tic import normalize
+    from mrf_assets.tic.ids import file_id
+
+    doomed = file_id(str(UHC))
+    calls = {"n": 0}
+
+    def buggy(real):
+        def call(*args, **kwargs):
+            norm = next(a for a in (*args, *kwargs.values()) if isinstance(a, normalize.Normalizer))
+            if norm.ctx.file_id == doomed:
+                calls["n"] += 1
+                if calls["n"] == 3:  # rows of the first batches are on their way to the lake by now
+                    raise RuntimeError("injected fault")
+            return real(*args, **kwargs)
+        return call
+
+    if parser == "fast":
+        monkeypatch.setattr(stream, "BATCH_BYTES", 20_000)
+        monkeypatch.setattr(stream, "flatten", buggy(stream.flatten))
+    else:
+        monkeypatch.setattr(normalize, "BATCH_ROWS", 500)
+        monkeypatch.setattr(ingest_module.parse_reference.__globals__["Normalizer"], "add_item",
+                            buggy(normalize.Normalizer.add_item))
+    other = str(DEMO / "cms-v2" / "in-network-rates-fee-for-service-single-plan-sample.json")
+    lines: list[str] = []
+
+    class Record(logging.Handler):
+        def emit(self, record):
+            lines.append(record.getMessage())
+
+    log = logging.getLogger(f"test-unexpected-{parser}")
+    log.addHandler(Record())
+    lake = Lake(str(tmp_path))
+    ingest = PartitionIngest(lake, "p", "2026-11", "run-bug", HttpClient(offline=True), log=log, parser=parser)
+    failed, ok = ingest.ingest(str(UHC)), ingest.ingest(other)
+    ingest.commit()
+
+    assert calls["n"] >= 3 and failed["status"] == "failed" and ok["status"] == "ok" and ok["rows"] > 0
+    assert failed["error"].startswith("unexpected error (a bug") and "RuntimeError: injected fault" in failed["error"]
+    assert any("Traceback" in line and "injected fault" in line for line in lines)
+    rates = lake.read("rates", "2026-11", "p")
+    assert set(rates.column("file_id").to_pylist()) == {file_id(other)}  # nothing of the failed file
+    rejects = lake.read("rejects", "2026-11", "p").to_pylist()
+    assert [r["reason"] for r in rejects if r["file_id"] == doomed] == [failed["error"]]
