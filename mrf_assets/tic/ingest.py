@@ -26,7 +26,8 @@ from mrf_assets.tic.file_parse import FILE_ERRORS, Ready, describe_error, parse_
 from mrf_assets.tic.http import HttpClient
 from mrf_assets.tic.ids import file_id as make_file_id
 from mrf_assets.tic.ids import redact_url
-from mrf_assets.tic.lake import Lake, PartitionWriter, WriteBehind
+from mrf_assets.tic.lake import Lake, PartitionWriter
+from mrf_assets.tic.parts import WriteBehind
 from mrf_assets.tic.normalize import FileContext, Normalizer, record_json, text
 from mrf_assets.tic.partition_merge import deduplicate, merge_organizations
 from mrf_assets.tic.seen import SeenIds, SeenKeys

@@ -9,7 +9,6 @@ import time
 
 import polars as pl
 import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 
 from mrf_assets.tic.lake import MANIFEST, Lake, previous_month
@@ -124,62 +123,6 @@ def test_lake_url_forms(tmp_path):
         Lake("s3:///prefix")
     with pytest.raises(LakeConfigError, match="expected a folder"):
         Lake("gs://bucket/x")
-
-
-def test_hash_ids_skip_the_codec_and_every_other_column_keeps_it(tmp_path):
-    """Codecs are set per leaf column: a list column named without its leaf path would silently be
-    written uncompressed."""
-    from mrf_assets.tic.ids import stable_uuid
-    from mrf_assets.tic.tables import RATES
-
-    rows = 1000
-    ids = pa.ExtensionArray.from_storage(pa.uuid(), pa.array([stable_uuid(str(i)) for i in range(rows)], pa.binary(16)))
-    table = pa.table({name: pa.nulls(rows, field.type) for name, field in zip(RATES.names, RATES)}, schema=RATES)
-    table = table.set_column(RATES.get_field_index("rate_uuid"), "rate_uuid", ids)
-    table = table.set_column(RATES.get_field_index("provider_set_uuid"), "provider_set_uuid", ids)
-    writer = Lake(str(tmp_path)).writer("rates", "2026-11", "p", "run-000", RATES)
-    writer.write_table(table, key="a")
-    part = writer.commit(sources=["u"])["parts"][0]["path"]
-    meta = pq.ParquetFile(tmp_path / "rates" / "month=2026-11" / "payer=p" / part).metadata.row_group(0)
-    codecs = {meta.column(i).path_in_schema: meta.column(i).compression for i in range(meta.num_columns)}
-    assert codecs.pop("rate_uuid") == "UNCOMPRESSED"
-    assert codecs["service_code.list.element"] == codecs["provider_set_uuid"] == "ZSTD"
-    assert set(codecs.values()) == {"ZSTD"}
-
-
-def test_statistics_only_where_a_reader_can_skip_row_groups(tmp_path):
-    from mrf_assets.tic.tables import RATES
-
-    row = {"rate_uuid": b"\x01" * 16, "provider_set_uuid": b"\x02" * 16, "billing_code": "27447", "name": "knee",
-           "negotiated_rate": 12.5, "service_code": ["11"], "payer": "p"}
-    table = pa.Table.from_pylist([row, {**row, "billing_code": "99213", "negotiated_rate": 80.0}], schema=RATES)
-    writer = Lake(str(tmp_path)).writer("rates", "2026-11", "p", "run-000", RATES)
-    writer.write_table(table, key="a")
-    part = writer.commit(sources=["u"])["parts"][0]["path"]
-    meta = pq.ParquetFile(tmp_path / "rates" / "month=2026-11" / "payer=p" / part).metadata.row_group(0)
-    stats = {meta.column(i).path_in_schema: meta.column(i).statistics for i in range(meta.num_columns)}
-    assert (stats["billing_code"].min, stats["billing_code"].max) == ("27447", "99213")
-    assert (stats["negotiated_rate"].min, stats["negotiated_rate"].max) == (12.5, 80.0)
-    assert not any(stats[c] is not None and stats[c].has_min_max
-                   for c in ("name", "payer", "service_code.list.element", "rate_uuid", "provider_set_uuid"))
-
-
-def test_a_part_stream_gathers_batches_into_full_row_groups_and_rolls_parts(tmp_path, monkeypatch):
-    from mrf_assets.tic import lake as lake_module
-
-    monkeypatch.setattr(lake_module, "ROW_GROUP_ROWS", 1000)
-    monkeypatch.setattr(lake_module, "ROWS_PER_PART", 2500)
-    writer = Lake(str(tmp_path)).writer("rates", "2026-11", "p", "run-000")
-    part = writer.open_part("f")
-    for start in range(0, 3000, 300):  # ten batches of 300 rows
-        part.write(pa.table({"x": list(range(start, start + 300))}))
-    part.close()
-    parts = writer.commit()["parts"]
-    files = [pq.ParquetFile(tmp_path / "rates" / "month=2026-11" / "payer=p" / p["path"]) for p in parts]
-    groups = [[f.metadata.row_group(g).num_rows for g in range(f.metadata.num_row_groups)] for f in files]
-    assert groups == [[1200, 1200, 300], [300]]  # full groups; the part rolls at its row limit
-    assert [p["rows"] for p in parts] == [2700, 300]
-    assert pa.concat_tables(f.read() for f in files)["x"].to_pylist() == list(range(3000))
 
 
 def test_previous_month_crosses_the_year():

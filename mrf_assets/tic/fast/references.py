@@ -18,11 +18,11 @@ import pyarrow as pa
 
 from mrf_assets.tic import ids
 from mrf_assets.tic.fast.decode import GROUP, IdDecoder, load_json, quote_group_ids
+from mrf_assets.tic.fast.new_records import NewRecords
 from mrf_assets.tic.fast.runs import Piece, elements
 from mrf_assets.tic.normalize import Normalizer, Target, id_text
-from mrf_assets.tic.seen import SeenIds, id_keys, take_unseen
 from mrf_assets.tic.segments import ranges, run_starts
-from mrf_assets.tic.tables import ORGANIZATIONS, PROVIDER_SETS, PROVIDERS
+from mrf_assets.tic.tables import PROVIDER_SETS
 
 
 def _reference_schema(provider_id: pa.DataType) -> pa.Schema:
@@ -111,54 +111,6 @@ def resolve(table: pa.Table) -> tuple[pl.DataFrame, pl.DataFrame]:
                       empty.with_columns(pl.lit(None, pl.UInt32).alias("member"))], how="diagonal")
     rows = rows.sort("ref", "member").select("ref", *REFERENCE_COLUMNS).cast(REFERENCE_COLUMNS)
     return with_member_states(rows, "ref_key"), good
-
-
-@dataclass
-class NewRecords:
-    """A batch's organizations and provider groups, first listings only, in the lake's tables; which of
-    them the partition has not written yet is decided in file order (`record`)."""
-    orgs: pa.Table
-    group_uuids: pa.Array
-    providers: pa.Table  # the groups' rows, one per NPI
-    group: np.ndarray  # each provider row's group (a row of group_uuids)
-
-    @classmethod
-    def of(cls, good: pl.DataFrame) -> "NewRecords":
-        """As Normalizer._group records them; pure, so a flatten thread does it, and converts the rows to
-        the lake's types (millions of NPI rows), not the file's reader."""
-        orgs = good.filter(pl.col("org_uuid").is_first_distinct()).select(
-            pl.col("org_uuid").alias("organization_uuid"), "tin_type", "tin_value",
-            pl.col("tin").struct.field("business_name"))
-        groups = good.filter(pl.col("group_uuid").is_first_distinct())
-        # An NPI that is not a number is kept as a null row so the accuracy check sees it.
-        npis = pl.concat_list(pl.col("npi_values"), pl.lit(None, pl.Int64).repeat_by(pl.col("invalid")))
-        networks = pl.when(pl.col("networks").list.len() > 0).then(pl.col("networks"))
-        providers = groups.select(pl.col("group_uuid").alias("provider_group_uuid"), npis.alias("npi"),
-                                  pl.col("org_uuid").alias("organization_uuid"), networks.alias("network_name"),
-                                  pl.int_range(pl.len(), dtype=pl.UInt32).alias("group"))
-        providers = providers.explode("npi", empty_as_null=False)
-        return cls(orgs.to_arrow().cast(ORGANIZATIONS), groups["group_uuid"].to_arrow(),
-                   providers.drop("group").to_arrow().cast(PROVIDERS), providers["group"].to_numpy())
-
-    def record(self, norm: Normalizer) -> None:
-        """Hand the ones not yet written in the partition to the Normalizer's tables."""
-        orgs = self.orgs.filter(pa.array(_unseen(self.orgs.column("organization_uuid"), norm.seen_orgs, norm.new_orgs)))
-        if orgs.num_rows:
-            norm.org_tables.append(orgs)
-        fresh = _unseen(self.group_uuids, norm.seen_groups, norm.new_groups)
-        count = int(fresh.sum())
-        if count == 0:
-            return
-        norm.counts["provider_groups"] += count
-        providers = self.providers
-        if count < len(fresh):
-            providers = providers.filter(pa.array(fresh[self.group]))
-        norm.provider_tables.append(providers)
-
-
-def _unseen(ids_: pa.Array | pa.ChunkedArray, seen: SeenIds, new: SeenIds) -> np.ndarray:
-    """Which ids (distinct) neither holds; they are added to `new`."""
-    return take_unseen(id_keys(ids_), seen.key_set(), new.key_set())
 
 
 def with_member_states(frame: pl.DataFrame, ref: str) -> pl.DataFrame:

@@ -15,7 +15,8 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
-from mrf_assets.tic.fast.references import NewRecords, ReferenceTable, member_pool, resolve, with_member_states
+from mrf_assets.tic.fast.new_records import NewRecords
+from mrf_assets.tic.fast.references import ReferenceTable, member_pool, resolve, with_member_states
 from mrf_assets.tic.normalize import Normalizer
 
 FAILURES = {"rate_id": pl.UInt32, "failure": pl.String}
