@@ -27,12 +27,13 @@ from mrf_assets.tic.http import HttpClient
 from mrf_assets.tic.ids import file_id as make_file_id
 from mrf_assets.tic.ids import redact_url
 from mrf_assets.tic.lake import Lake, PartitionWriter
-from mrf_assets.tic.parts import WriteBehind
-from mrf_assets.tic.normalize import FileContext, Normalizer, record_json, text
+from mrf_assets.tic.normalize import FileContext, Normalizer
 from mrf_assets.tic.partition_merge import deduplicate, merge_organizations
+from mrf_assets.tic.parts import WriteBehind
 from mrf_assets.tic.seen import SeenIds, SeenKeys
 from mrf_assets.tic.sources import SourceError, fetch, open_json
 from mrf_assets.tic.tables import FILE_STATS, TABLES
+from mrf_assets.tic.values import record_json, text
 
 PARSERS = ("fast", "reference")
 STAT_COUNTS = ("items", "items_rejected", "prices", "expected_rows", "rows", "rows_rejected",

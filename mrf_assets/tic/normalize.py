@@ -8,14 +8,10 @@ for every file: expected rows (prices x their provider groups) = rows written + 
 
 from __future__ import annotations
 
-import json
-import math
-import re
 import threading
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import Decimal
 
 import pyarrow as pa
 
@@ -23,9 +19,10 @@ from mrf_assets.tic.ids import redact_url, stable_uuid
 from mrf_assets.tic.provider_sets import ProviderSets
 from mrf_assets.tic.seen import SeenIds, SeenKeys
 from mrf_assets.tic.tables import ORGANIZATIONS, PROVIDERS, RATES, REJECTS, Columns
+from mrf_assets.tic.values import (INT64, coerce_npi, id_text, normalize_tin, number, place_of_service, record_json, text,
+                                  text_list)
 
 BATCH_ROWS = 50_000
-_EIN = re.compile(r"^\d{2}-?\d{7}$")
 _ITEM_TEXT = ("billing_code", "billing_code_type", "billing_code_type_version",
               "negotiation_arrangement", "name", "description", "severity_of_illness")
 _PRICE_TEXT = ("negotiated_type", "expiration_date", "billing_class", "setting", "additional_information")
@@ -51,69 +48,6 @@ class Target:
     org_uuid: bytes | None
     reference_id: str | None = None
     failure: str | None = None
-
-
-def text(value) -> str | None:
-    if value is None:
-        return None
-    return value if isinstance(value, str) else str(value)
-
-
-def id_text(value) -> str | None:
-    """A provider_group_id as its exact token text: Decimal('690.64500') stays '690.64500'."""
-    if value is None or isinstance(value, bool):
-        return None
-    return str(value) if isinstance(value, (int, Decimal, str)) else repr(value)
-
-
-def normalize_tin(tin_type: str | None, value) -> str | None:
-    raw = text(value)
-    if raw is None:
-        return None
-    raw = raw.strip()
-    if tin_type == "ein" and _EIN.match(raw):
-        return raw.replace("-", "")
-    return raw
-
-
-def number(value) -> float | None:
-    """A JSON number, or a string holding one (defensive: seen only in synthetic files so far)."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, (int, float, Decimal)):
-        try:
-            return float(value)
-        except OverflowError:  # an integer beyond a double: infinite, as a decimal that big becomes
-            return math.inf if value > 0 else -math.inf
-    if isinstance(value, str):
-        try:
-            return float(value.strip().replace(",", ""))
-        except ValueError:
-            return None
-    return None
-
-
-_INT64 = range(-(1 << 63), 1 << 63)
-
-
-def coerce_npi(value) -> int | None:
-    """An NPI as an integer; None when it is not one, or not one a 64-bit column holds."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        npi = value
-    elif isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value():
-        npi = int(value)
-    elif isinstance(value, str) and value.strip().isdigit():
-        npi = int(value.strip())
-    else:
-        return None
-    return npi if npi in _INT64 else None
-
-
-def record_json(record, limit: int = 2000) -> str:
-    out = json.dumps(record, default=str, separators=(",", ":"))
-    return out if len(out) <= limit else out[:limit] + "...(truncated)"
 
 
 class Normalizer:
@@ -152,7 +86,7 @@ class Normalizer:
         org_uuid = self._org_uuids.get((tin_type, tin_value))
         if org_uuid is None:  # a few TINs own thousands of groups: one uuid5 each
             org_uuid = self._org_uuids[(tin_type, tin_value)] = stable_uuid("org", tin_type, tin_value)
-        if all(type(n) is int and n in _INT64 for n in npis):  # the common case, without coercing NPI by NPI
+        if all(type(n) is int and n in INT64 for n in npis):  # the common case, without coercing NPI by NPI
             npi_values, invalid = sorted(set(npis)), 0
         else:
             coerced = [coerce_npi(n) for n in npis]
@@ -271,8 +205,8 @@ class Normalizer:
         self.rates.append(
             payer=self.ctx.payer, month=self.ctx.month, file_id=self.ctx.file_id,
             **fields, **{k: text(price.get(k)) for k in _PRICE_TEXT}, negotiated_rate=rate,
-            service_code=_place_of_service(price.get("service_code")),
-            billing_code_modifier=_text_list(price.get("billing_code_modifier")),
+            service_code=place_of_service(price.get("service_code")),
+            billing_code_modifier=text_list(price.get("billing_code_modifier")),
             provider_set_uuid=self.sets.one(members), last_updated_on=self.ctx.last_updated_on,
             schema_version=self.ctx.schema_version,
         )
@@ -282,17 +216,3 @@ class Normalizer:
         self.counts["rows_rejected"] += rows
         self.rejects.append(payer=self.ctx.payer, month=self.ctx.month, file_id=self.ctx.file_id,
                             position=where, level=level, reason=reason, rows=rows, record=record_json(record))
-
-
-def _place_of_service(value) -> list[str] | None:
-    """Service codes with the zero-padding payers drop ("1" -> "01"), so they compare with the CMS list."""
-    codes = _text_list(value)
-    return None if codes is None else [c.strip().zfill(2) if c.strip().isdigit() else c.strip() for c in codes]
-
-
-def _text_list(value) -> list[str] | None:
-    if value is None:
-        return None
-    if not isinstance(value, list):
-        value = [value]
-    return [text(v) for v in value if v is not None]

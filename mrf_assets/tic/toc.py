@@ -16,8 +16,8 @@ import ijson
 import polars as pl
 
 from mrf_assets.tic.ids import redact_url
-from mrf_assets.tic.normalize import text
 from mrf_assets.tic.sources import open_json, sniff
+from mrf_assets.tic.values import text
 
 TOC_HEADER = ("reporting_entity_name", "reporting_entity_type", "last_updated_on", "version")
 PLAN_FIELDS = ("plan_name", "plan_id_type", "plan_id", "plan_market_type", "issuer_name", "plan_sponsor_name")

@@ -20,9 +20,10 @@ from mrf_assets.tic import ids
 from mrf_assets.tic.fast.decode import GROUP, IdDecoder, load_json, quote_group_ids
 from mrf_assets.tic.fast.new_records import NewRecords
 from mrf_assets.tic.fast.runs import Piece, elements
-from mrf_assets.tic.normalize import Normalizer, Target, id_text
+from mrf_assets.tic.normalize import Normalizer, Target
 from mrf_assets.tic.segments import ranges, run_starts
 from mrf_assets.tic.tables import PROVIDER_SETS
+from mrf_assets.tic.values import id_text
 
 
 def _reference_schema(provider_id: pa.DataType) -> pa.Schema:

@@ -31,8 +31,9 @@ from mrf_assets.tic.fast.runs import Batches, Piece, elements, portions
 from mrf_assets.tic.fast.scan import TopLevelScanner
 from mrf_assets.tic.fast.targets import InlineGroups
 from mrf_assets.tic.in_network import HEADER_KEYS
-from mrf_assets.tic.normalize import Normalizer, text
+from mrf_assets.tic.normalize import Normalizer
 from mrf_assets.tic.sources import SourceError, open_json
+from mrf_assets.tic.values import text
 
 BATCH_BYTES = 6 << 20  # of item JSON per Arrow batch: with two flatten threads, the best speed under 1 GB
 # The first reference batches are smaller, so that both threads resolve a small file's references (items
