@@ -3,7 +3,7 @@
     python bench/generate.py --size 500M --layout refs --out /work/bench-data
     python bench/generate.py --size 600M --layout refs --huge-item 400M --out /work/bench-data
 
-Writes DIR/<layout>_<size>[_huge<H>][_utf8][_compact][_decimal][_lists<K>][_refslast][_seed<N>].json.gz and DIR/<same>.meta.json
+Writes DIR/<layout>_<size>[_huge<H>][_utf8][_compact][_decimal][_lists<K>][_refs<N>][_refslast][_seed<N>].json.gz and DIR/<same>.meta.json
 holding the exact counts generated, so a parser's output can be checked against them.
 Prices and provider groups are drawn from pre-rendered JSON fragments: formatting every
 number in Python would make the 2 GB file take longer to write than to parse.  The
@@ -156,6 +156,9 @@ def main() -> None:
     ap.add_argument("--reference-lists", type=int, default=0, metavar="K",
                     help="rates draw their provider_references from K lists, as real payers' do (CareFirst: 74 "
                          "lists for 122 k rates, UHC: 3 for 48 k); default: a random list per rate (every set new)")
+    ap.add_argument("--references", type=int, default=0, metavar="N",
+                    help="provider references listed (default: one per 10 kB of the size); many of them make"
+                         " a file of mostly references, as some payers' are")
     ap.add_argument("--references-last", action="store_true",
                     help="provider_references after in_network (allowed by the schema, and seen in payer files)")
     ap.add_argument("--out", required=True)
@@ -164,7 +167,8 @@ def main() -> None:
     name = f"{args.layout}_{args.size}" + (f"_huge{args.huge_item}" if huge else "") + \
         ("_utf8" if args.utf8 else "") + ("_compact" if args.format == "compact" else "") + \
         ("_decimal" if args.decimal_ids else "") + (f"_lists{args.reference_lists}" if args.reference_lists else "") + \
-        ("_refslast" if args.references_last else "") + (f"_seed{args.seed}" if args.seed != 1 else "")
+        (f"_refs{args.references}" if args.references else "") + ("_refslast" if args.references_last else "") + \
+        (f"_seed{args.seed}" if args.seed != 1 else "")
     os.makedirs(args.out, exist_ok=True)
     path = os.path.join(args.out, name + ".json.gz")
     t0 = time.perf_counter()
@@ -195,7 +199,7 @@ def generate(path: str, target: int, huge: int, args) -> dict:
     last: list[str] = []  # the provider_references, when they go after in_network
     write_refs = last.append if args.references_last else out.write
     if refs:
-        pool, n_refs = [], max(200, target // 10_000)
+        pool, n_refs = [], args.references or max(200, target // 10_000)
         write_refs('  "provider_references": [\n')
         for i in range(n_refs):
             groups = [provider_group(rnd) for _ in range(rnd.randint(1, 4))]
