@@ -8,11 +8,10 @@ import os
 from collections.abc import Iterator
 
 from mrf_assets.tic.fast.runs import Batches, Piece, joined
-from mrf_assets.tic.fast.scan import TopLevelScanner
+from mrf_assets.tic.fast.scan import BLOCK, TopLevelScanner
 from mrf_assets.tic.sources import SourceError
 
 GIANT_RATE = 512 << 20  # one negotiated rate this big cannot be decoded within bounded memory
-_READ = 8 << 20
 
 
 def rate_chunks(path: str, index: int, chunk_bytes: int) -> Iterator[tuple[bytes, int]]:
@@ -45,6 +44,6 @@ def _scan_file(path: str, arrays: tuple[str, ...]):
     # a rate over the limit is spilled beside the item, into the directory the caller removes
     scanner = TopLevelScanner(arrays=arrays, max_element_bytes=GIANT_RATE, spill_dir=os.path.dirname(path))
     with open(path, "rb") as f:
-        while block := f.read(_READ):
+        while block := f.read(BLOCK):
             yield from scanner.feed(block)
     yield from scanner.close()

@@ -19,6 +19,7 @@ from mrf_assets.tic.fast.brackets import WINDOW, classify
 from mrf_assets.tic.fast.runs import ElementRun
 from mrf_assets.tic.segments import ranges
 
+BLOCK = 8 << 20  # the bytes a scanner is fed at a time (a file's read size)
 _WS = b" \t\n\r"
 _WS_RUN = re.compile(r"[ \t\n\r]*")
 _GAP = np.frombuffer(b" \t\n\r,", np.uint8)  # what may lie between two elements (with one comma)

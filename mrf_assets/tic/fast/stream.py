@@ -28,7 +28,7 @@ from mrf_assets.tic.fast.flatten import flatten
 from mrf_assets.tic.fast.giant import rate_chunks
 from mrf_assets.tic.fast.references import FileReferences
 from mrf_assets.tic.fast.runs import Batches, Piece, elements, portions
-from mrf_assets.tic.fast.scan import TopLevelScanner
+from mrf_assets.tic.fast.scan import BLOCK, TopLevelScanner
 from mrf_assets.tic.fast.targets import InlineGroups
 from mrf_assets.tic.in_network import HEADER_KEYS
 from mrf_assets.tic.normalize import Normalizer
@@ -39,7 +39,6 @@ BATCH_BYTES = 6 << 20  # of item JSON per Arrow batch: with two flatten threads,
 # The first reference batches are smaller, so that both threads resolve a small file's references (items
 # wait for all of them) while big files keep full batches (a 1.5 MB batch costs 14% more per byte).
 FIRST_REFERENCE_BYTES = BATCH_BYTES // 4
-BLOCK = 8 << 20
 GIANT_ITEM = 64 << 20
 PROVIDER_ROWS = 200_000
 # Arrow decoding, polars and numpy release the GIL, so two batches flatten on two cores at once.
