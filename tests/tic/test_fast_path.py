@@ -258,6 +258,38 @@ def test_a_batch_falling_back_after_the_references_keeps_every_group(tmp_path):
     assert stat["items_fallback"] == 1 and stat["rows"] == 2
 
 
+def test_files_sharing_groups_write_each_group_and_organization_once(tmp_path, monkeypatch):
+    """Two files of one partition list some of the same provider groups and TINs, over several reference
+    batches each: the fast path writes each group's NPIs and each organization once, as the reference
+    path does, and counts only the groups new to the partition."""
+    monkeypatch.setattr(stream, "FIRST_REFERENCE_BYTES", 150)  # a few references per batch
+    monkeypatch.setattr(stream, "BATCH_BYTES", 600)
+
+    def group(n: int) -> dict:
+        return {"npi": [1730666900 + n, 1285613760 + n], "tin": {"type": "ein", "value": f"12-34567{n % 4:02d}"}}
+
+    def doc(groups: range) -> dict:
+        price = {"negotiated_type": "negotiated", "negotiated_rate": 12.5, "expiration_date": "9999-12-31",
+                 "billing_class": "professional"}
+        return {"reporting_entity_name": "x", "last_updated_on": "2026-11-01", "version": "1.0.0",
+                "provider_references": [{"provider_group_id": i, "provider_groups": [group(n)]}
+                                        for i, n in enumerate(groups)],
+                "in_network": [{"negotiation_arrangement": "ffs", "name": "n", "billing_code_type": "CPT",
+                                "billing_code_type_version": "2024", "billing_code": "27447", "description": "d",
+                                "negotiated_rates": [{"provider_references": list(range(len(groups))),
+                                                      "negotiated_prices": [price]}]}]}
+    paths = []
+    for name, groups in (("a", range(0, 12)), ("b", range(5, 20))):  # groups 5-11 in both
+        paths.append(tmp_path / f"{name}.json")
+        paths[-1].write_text(json.dumps(doc(groups)))
+    _, stats = assert_same(tmp_path, *paths)
+    assert [s["provider_groups"] for s in stats] == [12, 8]
+    lake = Lake(str(tmp_path / "fast"))
+    providers = pl.from_arrow(lake.read("providers", "2026-11", "p"))
+    assert providers.height == 2 * 20 and providers.select("provider_group_uuid", "npi").is_unique().all()
+    assert pl.from_arrow(lake.read("organizations", "2026-11", "p"))["organization_uuid"].n_unique() == 4
+
+
 @pytest.mark.parametrize("token, falls_back", [("690.64500", False), ("40.0000000001", False), ("1e5", True)])
 def test_decimal_provider_ids_keep_their_text_on_the_fast_path(tmp_path, token, falls_back):
     """Anthem, CareFirst and HMHS list ids such as 690.64500: decoded as text, not sent to the reference
