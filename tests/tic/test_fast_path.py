@@ -194,14 +194,20 @@ def test_malformed_values_are_read_as_the_reference_path_reads_them(tmp_path, ca
     bad = item.replace("NAME", name).replace("PRICE", price.replace("RATE", rate)).replace("NPI", npi)
     text = ('{"reporting_entity_name": "x", "last_updated_on": "2026-11-01", "version": "1.0.0", "in_network": ['
             + ",\n".join([good, bad, good]) + "]}")
+    assert_read_alike(tmp_path, text, status,
+                      ("invalid JSON in in_network[1]", "in_network[1]: invalid JSON", "invalid UTF-8"))
+
+
+def assert_read_alike(tmp_path: Path, text: str, status: str, errors: tuple[str, ...]) -> None:
+    """Both parsers ingest the file alike (`status` "ok"), or both fail it, the fast path with an error
+    that starts with one of `errors` (the file's reject row holds each parser's own message)."""
     path = tmp_path / "in.json"
     path.write_bytes(text.encode("utf-8", "surrogateescape"))
     if status == "ok":
         ref_stats, fast_stats = assert_same(tmp_path, path)
-    else:  # the file's reject row holds each parser's own error message
+    else:
         (_, ref_stats), (_, fast_stats) = (ingest(tmp_path / parser, parser, path) for parser in ("reference", "fast"))
-        assert fast_stats[0]["error"].startswith(("invalid JSON in in_network[1]", "in_network[1]: invalid JSON",
-                                                  "invalid UTF-8"))
+        assert fast_stats[0]["error"].startswith(errors)
     assert [ref_stats[0]["status"], fast_stats[0]["status"]] == [status, status]
 
 
@@ -230,14 +236,7 @@ def test_malformed_references_are_read_as_the_reference_path_reads_them(tmp_path
     good = '{"provider_group_id": 1, "provider_groups": [{"npi": [1730666900], "tin": {"type": "ein", "value": "1"}}]}'
     text = ('{"reporting_entity_name": "x", "last_updated_on": "2026-11-01", "version": "1.0.0", "provider_references": ['
             + ",\n".join([good, reference, good.replace(": 1,", ": 3,")]) + '], "in_network": [' + ",\n".join([item] * 3) + "]}")
-    path = tmp_path / "in.json"
-    path.write_bytes(text.encode("utf-8", "surrogateescape"))
-    if status == "ok":
-        ref_stats, fast_stats = assert_same(tmp_path, path)
-    else:
-        (_, ref_stats), (_, fast_stats) = (ingest(tmp_path / parser, parser, path) for parser in ("reference", "fast"))
-        assert fast_stats[0]["error"].startswith(("invalid JSON", "invalid UTF-8"))
-    assert [ref_stats[0]["status"], fast_stats[0]["status"]] == [status, status]
+    assert_read_alike(tmp_path, text, status, ("invalid JSON", "invalid UTF-8"))
 
 
 def test_a_batch_falling_back_after_the_references_keeps_every_group(tmp_path):
