@@ -1,4 +1,5 @@
-"""Decimal provider ids are quoted in the bytes only where their text survives as is."""
+"""Decoding batches of items: decimal provider ids are quoted in the bytes only where their text survives
+as is, and text that is not UTF-8 is refused as the reference path refuses it."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import json
 
 import pytest
 
-from mrf_assets.tic.fast.decode import (ITEM_SCHEMA, TEXT_ID_ITEM_SCHEMA, item_decoder, quote_group_ids,
+from mrf_assets.tic.fast.decode import (ITEM_SCHEMA, TEXT_ID_ITEM_SCHEMA, check_utf8, item_decoder, quote_group_ids,
                                         quote_reference_ids)
 
 
@@ -57,3 +58,20 @@ def test_a_file_stays_on_text_ids_once_a_batch_needed_them():
     assert items.text_ids and decimal["negotiated_rates"][0][0]["provider_references"].as_py() == ["690.64500"]
     later = items.decode([item % b"7"])  # integers as the same text, no failed integer decode first
     assert later.schema == TEXT_ID_ITEM_SCHEMA and later["negotiated_rates"][0][0]["provider_references"].as_py() == ["7"]
+
+
+@pytest.mark.parametrize("text", [b"", b'{"name":"plain"}', '{"name":"Clínica Niño 😀"}'.encode()])
+def test_utf8_text_passes_the_check(text):
+    check_utf8(text)
+    check_utf8(bytearray(text))
+
+
+@pytest.mark.parametrize("text, position", [
+    (b'{"name":"\xff"}', 9),                                # not a start byte, in otherwise ASCII text
+    ('{"name":"Niño'.encode() + b'\xed\xa0\x80"}', 14),     # an encoded surrogate, after valid non-ASCII text
+    ('"é"'.encode() + b'\xc3', 4),                           # a character cut short at the end
+])
+def test_text_that_is_not_utf8_fails_naming_its_first_bad_byte(text, position):
+    with pytest.raises(UnicodeDecodeError) as failed:
+        check_utf8(bytearray(text))
+    assert failed.value.start == position
