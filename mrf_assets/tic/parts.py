@@ -32,10 +32,11 @@ def parquet_options(schema: pa.Schema) -> dict:
     shrinks (a repeated id's dictionary index is bit-packed already), so their pages skip zstd, except
     ids that come in runs. Min/max statistics let a reader skip row groups only for numbers and for text
     the rows are ordered by; for other text (names, a file's constant columns) and random ids they prune
-    nothing and cost 15% of encoding the rates, so those columns have none."""
+    nothing and cost 15% of encoding the rates, so those columns have none. Codecs and dictionaries are
+    set per leaf column: a list column named by its own name gets neither."""
     ids = {f.name for f in schema if f.type == pa.uuid()}
     return {"compression": {_leaf_path(f): "none" if f.name in ids - set(RUNNING_IDS) else "zstd" for f in schema},
-            "use_dictionary": [n for n in schema.names if n not in UNIQUE_COLUMNS],
+            "use_dictionary": [_leaf_path(f) for f in schema if f.name not in UNIQUE_COLUMNS],
             "write_statistics": [f.name for f in schema
                                  if f.name in ORDERED_TEXT or not (f.name in ids or _is_text(f.type))],
             # a column with more distinct values than this gives up on its dictionary sooner

@@ -29,6 +29,24 @@ def test_hash_ids_skip_the_codec_and_every_other_column_keeps_it(tmp_path):
     assert set(codecs.values()) == {"ZSTD"}
 
 
+def test_every_column_but_the_unique_ids_keeps_a_dictionary_lists_included(tmp_path):
+    """Dictionaries are also set per leaf column: a list column named without its leaf path was written
+    plainly (service_code: 30% more bytes and 25% more time)."""
+    from mrf_assets.tic.tables import RATES
+
+    row = {"rate_uuid": b"\x01" * 16, "provider_set_uuid": b"\x02" * 16, "billing_code": "27447", "name": "knee",
+           "negotiated_rate": 12.5, "service_code": ["11", "22"], "billing_code_modifier": ["26"], "payer": "p"}
+    rows = [{**row, "rate_uuid": i.to_bytes(16, "big")} for i in range(100)]
+    writer = Lake(str(tmp_path)).writer("rates", "2026-11", "p", "run-000", RATES)
+    writer.write_table(pa.Table.from_pylist(rows, schema=RATES), key="a")
+    part = writer.commit(sources=["u"])["parts"][0]["path"]
+    meta = pq.ParquetFile(tmp_path / "rates" / "month=2026-11" / "payer=p" / part).metadata.row_group(0)
+    encoded = {meta.column(i).path_in_schema: meta.column(i).encodings for i in range(meta.num_columns)}
+    assert "RLE_DICTIONARY" not in encoded.pop("rate_uuid")
+    assert {c for c, encodings in encoded.items() if "RLE_DICTIONARY" not in encodings} == set()
+    assert "service_code.list.element" in encoded and "billing_code_modifier.list.element" in encoded
+
+
 def test_statistics_only_where_a_reader_can_skip_row_groups(tmp_path):
     from mrf_assets.tic.tables import RATES
 
