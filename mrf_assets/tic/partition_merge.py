@@ -10,7 +10,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from mrf_assets.tic.ids import value_keys
+from mrf_assets.tic.row_ids import value_keys
 from mrf_assets.tic.lake import PartitionWriter
 from mrf_assets.tic.seen import SeenKeys
 from mrf_assets.tic.segments import run_starts

@@ -3,7 +3,7 @@
 A price fans out to every provider group of its negotiated rate (often ten or more), and the same
 reference lists recur across items, so `rates` keeps one row per price with a
 `provider_set_uuid`, and `provider_sets` holds each distinct set's members once per partition. The set
-id is a content hash of its members in order (ids.provider_set_uuids), so it is the same in every file,
+id is a content hash of its members in order (row_ids.provider_set_uuids), so it is the same in every file,
 parser and worker process.
 """
 
@@ -15,7 +15,7 @@ from collections.abc import Callable
 import numpy as np
 import pyarrow as pa
 
-from mrf_assets.tic import ids
+from mrf_assets.tic import row_ids
 from mrf_assets.tic.seen import SeenKeys, take_unseen
 from mrf_assets.tic.segments import ranges
 from mrf_assets.tic.tables import PROVIDER_SETS, Columns
@@ -36,11 +36,11 @@ class ProviderSets:
 
     def add(self, starts: np.ndarray, states: np.ndarray, members: Callable[[np.ndarray], pa.Table]) -> pa.Array:
         """Ids of the sets whose members run from each of `starts` to the next, given the members' hash
-        states (ids.member_states); `members(rows)` gives those rows' MEMBER_COLUMNS, asked only for
+        states (row_ids.member_states); `members(rows)` gives those rows' MEMBER_COLUMNS, asked only for
         the sets not written before, which are kept for `take`."""
         starts = np.asarray(starts, dtype=np.int64)
-        uuids = ids.provider_set_uuids(states, starts)
-        keys = ids.value_keys(uuids)
+        uuids = row_ids.provider_set_uuids(states, starts)
+        keys = row_ids.value_keys(uuids)
         _, first = np.unique(keys, return_index=True)
         with self._lock:  # batches are flattened on several threads
             fresh = first[take_unseen(keys[first], self.seen, self.new)]
@@ -60,7 +60,7 @@ class ProviderSets:
         if found is None:
             if len(self._cache) >= 1 << 16:  # a cache, not a record: the seen-sets are the record
                 self._cache.clear()
-            found = self._cache[members] = ids.provider_set_uuid([(g, i) for i, g, _ in members])
+            found = self._cache[members] = row_ids.provider_set_uuid([(g, i) for i, g, _ in members])
             key = np.array([int.from_bytes(found[:8], "big")], dtype=np.uint64)
             with self._lock:
                 fresh = not (self.seen.contains(key)[0] or self.new.contains(key)[0])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from mrf_assets.tic.ids import rate_uuids
+from mrf_assets.tic.row_ids import rate_uuids
 
 _str = pa.string()
 _strs = pa.list_(pa.string())
@@ -61,7 +61,7 @@ TABLES = {
 
 class Columns:
     """Column lists for one table, flushed to Arrow in batches. A `rate_uuid` column is computed at
-    flush time, a whole batch at once (ids.rate_uuids)."""
+    flush time, a whole batch at once (row_ids.rate_uuids)."""
 
     def __init__(self, schema: pa.Schema):
         self.schema = schema

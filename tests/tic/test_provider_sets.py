@@ -7,7 +7,7 @@ import uuid
 import numpy as np
 import pyarrow as pa
 
-from mrf_assets.tic import ids
+from mrf_assets.tic import row_ids
 from mrf_assets.tic.provider_sets import MEMBER_COLUMNS, ProviderSets
 from mrf_assets.tic.seen import SeenKeys
 from mrf_assets.tic.tables import PROVIDER_SETS
@@ -19,7 +19,7 @@ def members(*rows: tuple) -> pa.Table:
 
 def add(sets: ProviderSets, table: pa.Table, starts: list[int]) -> pa.Array:
     """Sets' ids as a parser asks for them: member states first, member columns only for new sets."""
-    states = ids.member_states(table["provider_group_uuid"], table["provider_group_id"])
+    states = row_ids.member_states(table["provider_group_uuid"], table["provider_group_id"])
     return sets.add(np.array(starts), states, table.take)
 
 

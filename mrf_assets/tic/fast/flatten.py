@@ -15,7 +15,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from mrf_assets.tic import ids
+from mrf_assets.tic import row_ids
 from mrf_assets.tic.fast.references import ReferenceTable
 from mrf_assets.tic.fast.targets import InlineGroups, Members, targets
 from mrf_assets.tic.normalize import Normalizer
@@ -23,7 +23,7 @@ from mrf_assets.tic.segments import ranges, run_starts
 from mrf_assets.tic.tables import RATES, REJECTS
 
 # The id fields at each grain are the rate_uuid fold's own lists, so the two cannot drift apart.
-ITEM_FIELDS, PRICE_FIELDS = ids.ITEM_ID_FIELDS, ids.PRICE_ID_FIELDS
+ITEM_FIELDS, PRICE_FIELDS = row_ids.ITEM_ID_FIELDS, row_ids.PRICE_ID_FIELDS
 
 
 def _record(*columns: str) -> pl.Expr:
@@ -242,11 +242,11 @@ def _flatten(items: pa.Table, first: int, norm: Normalizer, references: Referenc
         return RATES.empty_table()
     set_column = set_uuids.take(pa.array(set_index))
     # rate_uuid: fold item fields once per item, price fields once per price, then the price's set
-    file_state = ids.fold(ids.seed_state(1), [_repeat(ctx.payer, 1), _repeat(ctx.file_id, 1)])  # the same for every row
-    state = ids.fold(file_state.repeat(good.num_rows, axis=1), [good.column(c) for c in ITEM_FIELDS])
+    file_state = row_ids.fold(row_ids.seed_state(1), [_repeat(ctx.payer, 1), _repeat(ctx.file_id, 1)])  # the same for every row
+    state = row_ids.fold(file_state.repeat(good.num_rows, axis=1), [good.column(c) for c in ITEM_FIELDS])
     fields = prices.fields
-    state = ids.fold(np.take(state, prices.keys["item_pos"], axis=1), [fields.column(c) for c in PRICE_FIELDS])
-    state = ids.fold(np.take(state, kept, axis=1), [set_column])
+    state = row_ids.fold(np.take(state, prices.keys["item_pos"], axis=1), [fields.column(c) for c in PRICE_FIELDS])
+    state = row_ids.fold(np.take(state, kept, axis=1), [set_column])
     fields = _where(fields, has_set)
     # item fields taken by Arrow from the decoded items: one copy of each (long) name and description
     item_rows = pa.array(prices.keys["item"][kept].astype(np.int64) - first)
@@ -255,7 +255,7 @@ def _flatten(items: pa.Table, first: int, norm: Normalizer, references: Referenc
     columns = {name: _repeat(value, len(kept)) for name, value in constant.items()}
     columns |= {name: items.column(name).take(item_rows) for name in (*ITEM_FIELDS, "name", "description")}
     columns |= {name: fields.column(name) for name in PRICE_FIELDS}
-    columns |= {"provider_set_uuid": set_column, "rate_uuid": ids.state_uuids(state)}
+    columns |= {"provider_set_uuid": set_column, "rate_uuid": row_ids.state_uuids(state)}
     return pa.table([columns[name] for name in RATES.names], names=RATES.names).cast(RATES)
 
 

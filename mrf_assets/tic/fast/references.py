@@ -16,7 +16,7 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
-from mrf_assets.tic import ids
+from mrf_assets.tic import ids, row_ids
 from mrf_assets.tic.fast.decode import GROUP, IdDecoder, load_json, quote_group_ids
 from mrf_assets.tic.fast.new_records import NewRecords
 from mrf_assets.tic.fast.runs import Piece, elements
@@ -116,7 +116,7 @@ def resolve(table: pa.Table) -> tuple[pl.DataFrame, pl.DataFrame]:
 
 def with_member_states(frame: pl.DataFrame, ref: str) -> pl.DataFrame:
     """h0, h1: each provider-set member's hash state, computed once per distinct group (not per rate)."""
-    state = ids.member_states(frame["group_uuid"].to_arrow(), frame[ref].to_arrow())
+    state = row_ids.member_states(frame["group_uuid"].to_arrow(), frame[ref].to_arrow())
     return frame.with_columns(pl.Series("h0", state[0]), pl.Series("h1", state[1]))
 
 

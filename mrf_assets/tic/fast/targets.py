@@ -26,7 +26,7 @@ FAILURES = {"rate_id": pl.UInt32, "failure": pl.String}
 class Members:
     """The provider groups the batch's rates fan out to, as arrays: the rate (rate_id), the member's row in
     the batch's member pool (MEMBER_COLUMNS, gathered only for provider sets not seen before) and its
-    hash state (ids.member_states)."""
+    hash state (row_ids.member_states)."""
     rate_id: np.ndarray
     row: np.ndarray
     states: np.ndarray

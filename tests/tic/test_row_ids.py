@@ -4,20 +4,21 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from mrf_assets.tic import ids
+from mrf_assets.tic import row_ids
+from mrf_assets.tic.ids import stable_uuid
 from mrf_assets.tic.tables import RATES
 
 LISTS = [None, [], [""], ["a\x1eb"], ["a", "b"], ["b", "a"], ["11"], ["11", None]]
 
 
 def _hashes(column) -> list[tuple[int, int]]:
-    return [tuple(int(v) for v in pair) for pair in ids._value_hashes(column).T]
+    return [tuple(int(v) for v in pair) for pair in row_ids._value_hashes(column).T]
 
 
 def test_lists_that_once_joined_to_the_same_text_differ():
     hashes = _hashes(pa.array(LISTS, pa.list_(pa.string())))
     assert len(set(hashes[:-1])) == len(LISTS) - 1  # null, [], [""], a separator inside a code, order
-    assert hashes[0] == ids._NULL
+    assert hashes[0] == row_ids._NULL
 
 
 def test_list_hashes_ignore_arrow_layout():
@@ -31,21 +32,21 @@ def test_rate_uuid_is_a_stable_value():
     row.update(payer="p", file_id="f", billing_code_type="CPT", billing_code="99213", negotiated_type="negotiated",
                negotiated_rate=101.5, expiration_date="9999-12-31", billing_class="professional",
                service_code=["01", "11"], billing_code_modifier=[],
-               provider_set_uuid=ids.stable_uuid("set"))
+               provider_set_uuid=stable_uuid("set"))
     table = pa.Table.from_pylist([row], schema=pa.schema([f for f in RATES if f.name != "rate_uuid"]))
-    assert str(ids.rate_uuids(table)[0]) == "2f96fb00-15e2-8a55-9b11-62a9b5b2f8f8"
+    assert str(row_ids.rate_uuids(table)[0]) == "2f96fb00-15e2-8a55-9b11-62a9b5b2f8f8"
 
 
 def test_repeated_lists_hashed_once_give_the_element_wise_hashes():
     plain = [None, [], [""], ["a", "b"], ["b", "a"], ["11"], [], ["11"], ["a", "b"], None, [""]]
     for values in (plain, plain + [["a\x1eb"]], plain + [["11", None]]):  # the last two cannot take the shortcut
         column = pa.array(values, pa.list_(pa.string()))
-        assert _hashes(column) == [tuple(int(v) for v in p) for p in ids._element_list_hashes(column).T]
+        assert _hashes(column) == [tuple(int(v) for v in p) for p in row_ids._element_list_hashes(column).T]
     hashes = _hashes(pa.array(plain, pa.list_(pa.string())))
     assert hashes[1] == hashes[6] != hashes[2] == hashes[10] and hashes[3] == hashes[8] != hashes[4]
 
 
 def test_a_string_column_hashes_as_the_reference_parser_hashes_each_value():
     values = ["11", "", "é", "11", None, "a" * 300]
-    expected = [ids._NULL if v is None else ids._string_hash(v) for v in values]
+    expected = [row_ids._NULL if v is None else row_ids._string_hash(v) for v in values]
     assert _hashes(pa.array(values)) == expected
