@@ -1,5 +1,6 @@
 """HTTP client for payer servers: requests + urllib3 Retry, timeouts, per-payer headers, and downloads
-that resume with Range requests when a multi-gigabyte body breaks off halfway."""
+that resume with Range requests when a multi-gigabyte body breaks off halfway (each transfer's ranges
+and checks: resumable.py)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,6 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
 from urllib.parse import urlsplit
 
 import requests
@@ -21,8 +21,8 @@ from urllib3.exceptions import InvalidHeader, MaxRetryError, ProtocolError, Read
 from urllib3.util.retry import Retry
 
 from mrf_assets.tic.ids import SIGNATURE_PARAMS, redact_url
+from mrf_assets.tic.resumable import DownloadCancelled, ShortBody, Transfer, range_headers, receive
 
-CHUNK = 1 << 20
 log = logging.getLogger(__name__)
 
 
@@ -39,17 +39,9 @@ class DownloadError(requests.RequestException):
     """A download broke off more often than the client may resume it, or a resumption was refused."""
 
 
-class DownloadCancelled(Exception):
-    """Whoever wanted the file stopped waiting for it (a run that failed while this file downloaded ahead)."""
-
-
-class _ShortBody(Exception):
-    """The body ended (or the server answered a resumption oddly) before the file was complete."""
-
-
 # What a connection that dies mid-body raises; anything else (disk full, HTTP 403) is not worth resuming.
 _BROKEN = (ProtocolError, ReadTimeoutError, SSLError, http.client.IncompleteRead,
-           requests.exceptions.ChunkedEncodingError, requests.exceptions.ConnectionError, _ShortBody)
+           requests.exceptions.ChunkedEncodingError, requests.exceptions.ConnectionError, ShortBody)
 
 _SIGNED = re.compile(
     r"([?&;](?:" + "|".join(re.escape(p) for p in sorted(SIGNATURE_PARAMS)) + r")=)[^&;\s'\"#)]*",
@@ -100,18 +92,6 @@ class _Retry(Retry):
             # With raise_on_status=False the pool hands the response back, and get() explains it.
             raise MaxRetryError(_pool, url, ResponseError("Retry-After longer than max_retry_after"))
         return super().increment(method, url, response, error, _pool, _stacktrace)
-
-
-@dataclass
-class _Transfer:
-    written: int = 0
-    total: int | None = None      # expected size of the whole file, when the server said
-    validator: str | None = None  # ETag or Last-Modified of the copy being assembled
-
-    def restart(self, out: BinaryIO) -> None:
-        out.seek(0)
-        out.truncate()
-        self.written, self.total, self.validator = 0, None, None
 
 
 @dataclass
@@ -191,7 +171,7 @@ class HttpClient:
         progress = progress or (lambda written, total: None)
         tmp = dest.with_name(dest.name + ".part")
         shown = redact_url(url)
-        state, resumptions = _Transfer(), 0
+        state, resumptions = Transfer(), 0
 
         def failure(exc: Exception) -> DownloadError:
             return DownloadError(f"download of {shown} failed after {resumptions} resumptions"
@@ -200,14 +180,14 @@ class HttpClient:
             with open(tmp, "wb") as out:
                 while True:
                     try:
-                        response = self.get(url, headers=_range_headers(state))
+                        response = self.get(url, headers=range_headers(state))
                     except requests.RequestException as exc:
                         if not resumptions:
                             raise
                         raise failure(exc) from exc  # e.g. the signed URL expired mid-download
                     try:
                         with response:
-                            _receive(response, out, state, shown, cancel, progress)
+                            receive(response, out, state, shown, cancel, progress)
                         break
                     except _BROKEN as exc:
                         if resumptions >= self.retries:
@@ -240,54 +220,6 @@ class HttpClient:
             proxy_host = urlsplit(self.proxy if "://" in self.proxy else "http://" + self.proxy).hostname or ""
             if not _is_loopback(proxy_host):
                 raise OfflineError(f"offline mode (MRF_OFFLINE=1) refuses proxy host {proxy_host}: not loopback")
-
-
-def _range_headers(state: _Transfer) -> dict[str, str]:
-    # Byte offsets only mean something in the stored representation: no on-the-fly compression.
-    headers = {"Accept-Encoding": "identity"}
-    if state.written:
-        headers["Range"] = f"bytes={state.written}-"
-        if state.validator:  # without one, the total in Content-Range is the only check left
-            headers["If-Range"] = state.validator
-    return headers
-
-
-def _receive(response: requests.Response, out: BinaryIO, state: _Transfer, shown: str,
-             cancel: threading.Event, progress: Callable[[int, int | None], None]) -> None:
-    if response.status_code == 206:
-        start, total = _content_range(response.headers.get("Content-Range", ""))
-        resized = None not in (total, state.total) and total != state.total
-        if not state.written or start != state.written or resized:
-            state.restart(out)
-            raise _ShortBody(f"server answered a range from byte {start} of {total} instead of the one asked for")
-        state.total = total or state.total
-    else:
-        if state.written:
-            log.warning("download of %s: server sent the whole file again (no range support, or the file"
-                        " changed); restarting from byte 0", shown)
-        state.restart(out)
-        length = response.headers.get("Content-Length", "")
-        state.total = int(length) if length.isdigit() else None
-        etag = response.headers.get("ETag")
-        # If-Range needs a strong validator; a weak ETag would make every resumption restart.
-        state.validator = etag if etag and not etag.startswith("W/") else \
-            response.headers.get("Last-Modified") or etag
-    # Raw bytes, as stored: a Content-Encoding: gzip body stays gzip (sources sniffs it) and offsets hold.
-    for chunk in response.raw.stream(CHUNK, decode_content=False):
-        if cancel.is_set():
-            raise DownloadCancelled(f"download of {shown} cancelled at byte {state.written}")
-        out.write(chunk)
-        state.written += len(chunk)
-        progress(state.written, state.total)
-    if state.total is not None and state.written != state.total:
-        raise _ShortBody(f"body ended at byte {state.written} of {state.total}")
-
-
-def _content_range(value: str) -> tuple[int | None, int | None]:
-    match = re.fullmatch(r"\s*bytes\s+(\d+)-\d+/(\d+|\*)\s*", value)
-    if not match:
-        return None, None
-    return int(match[1]), None if match[2] == "*" else int(match[2])
 
 
 def _is_loopback(host: str) -> bool:

@@ -62,7 +62,7 @@ def test_last_modified_is_the_validator_when_there_is_no_etag(tmp_path, payer_we
 def test_server_without_range_support_restarts_from_zero(tmp_path, payer_web, caplog):
     body = payload(2 * MB + 1)
     url = payer_web.serve("/norange.json.gz", Route(body, drop_after=MB, no_range=True, etag='"n1"'))
-    caplog.set_level(logging.WARNING, logger="mrf_assets.tic.http")
+    caplog.set_level(logging.WARNING, logger="mrf_assets.tic.resumable")
     assert client().download(url, tmp_path / "n").read_bytes() == body
     gets = payer_web.gets("/norange.json.gz")
     assert [(e.status, e.headers.get("Range")) for e in gets] == [(200, None), (200, f"bytes={MB}-")]
