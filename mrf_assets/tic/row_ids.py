@@ -94,6 +94,11 @@ def _list_hashes(column: pa.ListArray | pa.LargeListArray) -> np.ndarray:
     combinations), so each distinct list is hashed once, found by its joined text: exact while no
     element is null or holds the separator, which is checked."""
     flat = column.flatten()
+    if len(flat) == 0:  # every list empty or null, as many payers send them: nothing to join or look up
+        lanes = np.repeat(_EMPTY_LIST, len(column), axis=1)
+        if column.null_count:
+            lanes[:, column.is_null().to_numpy(zero_copy_only=False)] = np.array(_NULL, dtype=np.uint64)[:, None]
+        return lanes
     if flat.null_count or _SEPARATOR.encode() in _text_bytes(flat):
         return _element_list_hashes(column)
     encoded = pc.dictionary_encode(pc.binary_join(column, pa.scalar(_SEPARATOR, column.type.value_type)))
