@@ -241,8 +241,9 @@ def _flatten(items: pa.Table, first: int, norm: Normalizer, references: Referenc
     if len(kept) == 0:
         return RATES.empty_table()
     set_column = set_uuids.take(pa.array(set_index))
-    # rate_uuid: fold item fields once per item, price fields once per price, then the price's set
-    file_state = row_ids.fold(row_ids.seed_state(1), [_repeat(ctx.payer, 1), _repeat(ctx.file_id, 1)])  # the same for every row
+    # rate_uuid: fold the file's fields once (the same for every row), item fields once per item, price
+    # fields once per price, then the price's set
+    file_state = row_ids.fold(row_ids.seed_state(1), [_repeat(ctx.payer, 1), _repeat(ctx.file_id, 1)])
     state = row_ids.fold(file_state.repeat(good.num_rows, axis=1), [good.column(c) for c in ITEM_FIELDS])
     fields = prices.fields
     state = row_ids.fold(np.take(state, prices.keys["item_pos"], axis=1), [fields.column(c) for c in PRICE_FIELDS])
