@@ -13,6 +13,7 @@ from mrf_assets.tic.http import HttpClient, offline_from_env
 from mrf_assets.tic.ingest import PARSERS, PartitionIngest
 from mrf_assets.tic.lake import Lake
 from mrf_assets.tic.parallel import WORKERS_ENV, ingest_files
+from mrf_assets.tic.partition_lock import partition_lock
 
 QUIET = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
 SUMMARY_TABLES = ("payer_toc", "mrf_file_list", "rates", "provider_sets", "organizations", "providers", "rejects")
@@ -89,13 +90,14 @@ def ingest_command(urls: list[str], out: str, payer: str, month: str, parser: st
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)
     lake = Lake(out)
+    run_id = uuid.uuid4().hex
     try:
-        ingest = PartitionIngest(lake, payer, month, uuid.uuid4().hex, HttpClient(offline=offline_from_env()),
-                                 parser=parser)
-        started = time.perf_counter()
-        stats = ingest_files(ingest, urls, workers)
-        seconds = time.perf_counter() - started
-        ingest.commit()
+        with partition_lock(lake, month, payer, f"mrf ingest-file {run_id}", logger):
+            ingest = PartitionIngest(lake, payer, month, run_id, HttpClient(offline=offline_from_env()), parser=parser)
+            started = time.perf_counter()
+            stats = ingest_files(ingest, urls, workers)
+            seconds = time.perf_counter() - started
+            ingest.commit()
     finally:
         logger.removeHandler(handler)  # a second call in the same process logs each line once
     if len(stats) == 1:

@@ -6,6 +6,7 @@ import polars as pl
 
 from mrf_assets.partitions import lake_month, split_key
 from mrf_assets.resources import LakeResource
+from mrf_assets.tic.partition_lock import partition_lock
 
 
 class LakeParquetIOManager(dg.ConfigurableIOManager):
@@ -16,9 +17,11 @@ class LakeParquetIOManager(dg.ConfigurableIOManager):
     def handle_output(self, context: dg.OutputContext, obj: pl.DataFrame) -> None:
         month, payer = split_key(context.partition_key)
         table = context.asset_key.path[-1]
-        writer = self.lake.lake().writer(table, lake_month(month), payer, context.run_id)
-        writer.write_table(obj.to_arrow(), keep_empty=True)
-        manifest = writer.commit()
+        lake = self.lake.lake()
+        with partition_lock(lake, lake_month(month), payer, f"run {context.run_id}", context.log):
+            writer = lake.writer(table, lake_month(month), payer, context.run_id)
+            writer.write_table(obj.to_arrow(), keep_empty=True)
+            manifest = writer.commit()
         context.add_output_metadata({
             "rows": obj.height,
             "path": dg.MetadataValue.path(writer.lake.uri(writer.dir)),

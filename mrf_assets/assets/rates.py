@@ -12,6 +12,7 @@ from mrf_assets.partitions import lake_month, split_key
 from mrf_assets.resources import HttpResource, LakeResource, PayerRegistryResource
 from mrf_assets.tic.ingest import PartitionIngest
 from mrf_assets.tic.parallel import default_workers, ingest_files
+from mrf_assets.tic.partition_lock import partition_lock
 
 TABLE_OF_ASSET = {"normalized_rates": "rates", "provider_sets": "provider_sets", "organizations": "organizations",
                   "providers": "providers"}
@@ -41,14 +42,16 @@ def build_rates(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition:
         month, slug = split_key(context.partition_key)
         payer = registry.payer(slug)
         target = lake.lake()
-        ingest = PartitionIngest(target, slug, lake_month(month), context.run_id, http.client(payer),
-                                 resolve=payer.resolve, log=context.log)
         urls = mrf_file_list.filter(pl.col("file_type") == "in_network")["url"].to_list()
-        context.log.info(f"{len(urls)} in-network files, {min(default_workers(), len(urls))} worker process(es)")
-        ingest_files(ingest, urls)
-        manifests = ingest.commit()
+        # held until the checks have read what this run published
+        with partition_lock(target, lake_month(month), slug, f"run {context.run_id}", context.log):
+            ingest = PartitionIngest(target, slug, lake_month(month), context.run_id, http.client(payer),
+                                     resolve=payer.resolve, log=context.log)
+            context.log.info(f"{len(urls)} in-network files, {min(default_workers(), len(urls))} worker process(es)")
+            ingest_files(ingest, urls)
+            manifests = ingest.commit()
+            checks = evaluate_rates_checks(target, lake_month(month), slug, payer.thresholds)
         stats = ingest.stats
-        checks = evaluate_rates_checks(target, lake_month(month), slug, payer.thresholds)
         summary = {
             "files": len(stats), "files_failed": sum(s["status"] != "ok" for s in stats),
             "rows_rejected": sum(s.get("rows_rejected") or 0 for s in stats),

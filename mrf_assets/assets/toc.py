@@ -5,6 +5,7 @@ import dagster as dg
 from mrf_assets.partitions import split_key
 from mrf_assets.resources import HttpResource, LakeResource, PayerRegistryResource
 from mrf_assets.tic.discovery import TocNotFound
+from mrf_assets.tic.partition_lock import partition_lock
 from mrf_assets.tic.sources import SourceError
 from mrf_assets.tic.toc import TocError
 from mrf_assets.tic.toc_ingest import ingest_toc
@@ -20,8 +21,10 @@ def build_payer_toc(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinit
                   lake: LakeResource) -> dg.MaterializeResult:
         month, slug = split_key(context.partition_key)
         payer = registry.payer(slug)
+        target = lake.lake()
         try:
-            facts = ingest_toc(payer, month, lake.lake(), http.client(payer), context.run_id)
+            with partition_lock(target, f"{month:%Y-%m}", slug, f"run {context.run_id}", context.log):
+                facts = ingest_toc(payer, month, target, http.client(payer), context.run_id)
         except (TocNotFound, TocError, SourceError, OSError) as exc:
             raise dg.Failure(f"ToC of {slug} for {month:%Y-%m}: {exc}") from exc
         context.log.info(f"ToC of {slug} for {month:%Y-%m}: {facts['url']} ({facts['strategy']}, "

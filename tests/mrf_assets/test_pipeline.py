@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import gzip
 import json
+import threading
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -14,6 +16,7 @@ import pytest
 from mrf_assets.tic import ingest as ingest_module
 from mrf_assets.tic.lake import Lake
 from mrf_assets.tic.parallel import WORKERS_ENV
+from mrf_assets.tic.partition_lock import partition_lock
 from mrf_assets.tic.views import scan_denormalized_rates
 from payer_handlers import load_registry
 from payer_handlers.registry import DEFAULT_REGISTRY
@@ -90,6 +93,28 @@ def test_worker_processes_log_into_the_run(tmp_path, instance, monkeypatch):
     for path in files:
         assert log.count(f"file ok: {path.as_uri()}: ") == 1, path.name
         assert f"file {path.as_uri()}: 0.00 GB of JSON read, " in log, path.name
+
+
+def test_a_run_waits_while_another_writes_its_partition(tmp_path, instance):
+    """A run launched beside another of the same partition (from the command line while a sensor's run
+    is going) waits for it instead of removing its parts; the log names the other run."""
+    lake_url = str(tmp_path / "lake")
+    held, release = threading.Event(), threading.Event()
+
+    def other_run() -> None:
+        with partition_lock(Lake(lake_url), "2026-11", "cms-v2", "run other-1234"):
+            held.set()
+            release.wait(10)
+    other = threading.Thread(target=other_run)
+    other.start()
+    assert held.wait(5)
+    threading.Timer(1.0, release.set).start()
+    started = time.monotonic()
+    result = materialize(instance, DEFAULT_REGISTRY, lake_url, "cms-v2")
+    other.join(5)
+    assert result.success and time.monotonic() - started >= 1.0
+    assert "partition 2026-11|cms-v2 is being written by run other-1234 (pid " in run_log(instance, result)
+    assert Lake(lake_url).read("rates", "2026-11", "cms-v2").num_rows == 24
 
 
 def test_real_payer_exact_counts(tmp_path, instance):
