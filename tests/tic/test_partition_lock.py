@@ -37,7 +37,8 @@ def test_a_second_writer_waits_for_the_first_and_is_told_who_holds_it(tmp_path, 
         assert not second_in.wait(0.5)  # held: the second run waits
         first_leave.set()
         assert second_in.wait(5)  # released: it goes on
-        first.join(5), second.join(5)
+        first.join(5)
+        second.join(5)
     waited = [r.getMessage() for r in caplog.records]
     assert len(waited) == 1 and "partition 2026-11|p is being written by run first (pid " in waited[0]
 
