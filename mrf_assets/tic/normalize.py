@@ -19,8 +19,8 @@ from mrf_assets.tic.ids import redact_url, stable_uuid
 from mrf_assets.tic.provider_sets import ProviderSets
 from mrf_assets.tic.seen import SeenIds, SeenKeys
 from mrf_assets.tic.tables import ORGANIZATIONS, PROVIDERS, RATES, REJECTS, Columns
-from mrf_assets.tic.values import (INT64, coerce_npi, id_text, normalize_tin, number, place_of_service, record_json, text,
-                                  text_list)
+from mrf_assets.tic.values import (INT64, coerce_npi, id_text, normalize_tin, number, place_of_service, record_json,
+                                  text, text_list)
 
 BATCH_ROWS = 50_000
 _ITEM_TEXT = ("billing_code", "billing_code_type", "billing_code_type_version",

@@ -26,6 +26,7 @@ PRICE_ID_FIELDS = ("negotiated_type", "negotiated_rate", "expiration_date", "bil
 RATE_ID_FIELDS = ("payer", "file_id", *ITEM_ID_FIELDS, *PRICE_ID_FIELDS, "provider_set_uuid")
 _NULL = (0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F)   # the hash of a null field (distinct from "")
 _SEEDS = (0x243F6A8885A308D3, 0x13198A2E03707344)
+_NULL_LANES = np.array(_NULL, dtype=np.uint64)[:, None]
 
 
 def _splitmix(x: np.ndarray) -> np.ndarray:
@@ -73,17 +74,22 @@ def _value_hashes(column: pa.Array | pa.ChunkedArray) -> np.ndarray:
     if pa.types.is_fixed_size_binary(column.type) and column.type.byte_width == 16:  # an id: already a hash
         lanes = np.frombuffer(column.buffers()[1], dtype=">u8", count=2 * (column.offset + len(column)))
         lanes = lanes.reshape(-1, 2)[column.offset:].astype(np.uint64).T.copy()
-        if column.null_count:
-            lanes[:, column.is_null().to_numpy(zero_copy_only=False)] = np.array(_NULL, dtype=np.uint64)[:, None]
-        return lanes
+        return _nulls_hashed(lanes, column)
     if pa.types.is_floating(column.type):  # the bits of the double: no formatting involved
         bits = column.fill_null(float("nan")).to_numpy(zero_copy_only=False).view(np.uint64)
         return np.stack([_splitmix(bits.copy()), _splitmix(bits ^ np.uint64(_SEEDS[1]))])
     if pa.types.is_list(column.type) or pa.types.is_large_list(column.type):
         return _list_hashes(column)
     encoded = pc.dictionary_encode(column.cast(pa.string()))
-    table = np.concatenate([_string_lanes(encoded.dictionary), np.array(_NULL, dtype=np.uint64)[:, None]], axis=1)
+    table = np.concatenate([_string_lanes(encoded.dictionary), _NULL_LANES], axis=1)
     return np.take(table, encoded.indices.fill_null(len(encoded.dictionary)).to_numpy(zero_copy_only=False), axis=1)
+
+
+def _nulls_hashed(lanes: np.ndarray, column: pa.Array) -> np.ndarray:
+    """The lanes with the column's null rows set to the hash of null."""
+    if column.null_count:
+        lanes[:, column.is_null().to_numpy(zero_copy_only=False)] = _NULL_LANES
+    return lanes
 
 
 _SEPARATOR = "\x1e"
@@ -96,16 +102,14 @@ def _list_hashes(column: pa.ListArray | pa.LargeListArray) -> np.ndarray:
     flat = column.flatten()
     if len(flat) == 0:  # every list empty or null, as many payers send them: nothing to join or look up
         lanes = np.repeat(_EMPTY_LIST, len(column), axis=1)
-        if column.null_count:
-            lanes[:, column.is_null().to_numpy(zero_copy_only=False)] = np.array(_NULL, dtype=np.uint64)[:, None]
-        return lanes
+        return _nulls_hashed(lanes, column)
     if flat.null_count or _SEPARATOR.encode() in _text_bytes(flat):
         return _element_list_hashes(column)
     encoded = pc.dictionary_encode(pc.binary_join(column, pa.scalar(_SEPARATOR, column.type.value_type)))
     distinct = len(encoded.dictionary)
     table = np.concatenate([_element_list_hashes(pc.split_pattern(encoded.dictionary, _SEPARATOR)),
                             _EMPTY_LIST,
-                            np.array(_NULL, dtype=np.uint64)[:, None]], axis=1)
+                            _NULL_LANES], axis=1)
     index = encoded.indices.fill_null(distinct + 1).to_numpy(zero_copy_only=False).copy()
     index[(pc.list_value_length(column).to_numpy(zero_copy_only=False) == 0)] = distinct  # [] joins to "" like [""]
     return np.take(table, index, axis=1)
@@ -128,14 +132,13 @@ def _element_list_hashes(column: pa.ListArray | pa.LargeListArray) -> np.ndarray
     lengths = pc.list_value_length(column).fill_null(0).to_numpy(zero_copy_only=False).astype(np.uint64)
     elements = _value_hashes(column.flatten())
     with np.errstate(over="ignore"):
-        salted = _splitmix(elements ^ _splitmix(ranges(np.zeros(len(lengths)), lengths).astype(np.uint64) + np.uint64(1)))
+        position = ranges(np.zeros(len(lengths)), lengths).astype(np.uint64)
+        salted = _splitmix(elements ^ _splitmix(position + np.uint64(1)))
         sums = np.zeros((2, salted.shape[1] + 1), dtype=np.uint64)
         np.cumsum(salted, axis=1, out=sums[:, 1:])  # wraps modulo 2**64, as the lanes do
         ends = np.cumsum(lengths).astype(np.int64)
         lanes = _splitmix((sums[:, ends] - sums[:, ends - lengths.astype(np.int64)]) ^ lengths)
-    if column.null_count:
-        lanes[:, column.is_null().to_numpy(zero_copy_only=False)] = np.array(_NULL, dtype=np.uint64)[:, None]
-    return lanes
+    return _nulls_hashed(lanes, column)
 
 
 _EMPTY_LIST = _element_list_hashes(pa.array([[]], pa.list_(pa.string())))
