@@ -63,9 +63,7 @@ class ProviderSets:
             found = self._cache[members] = row_ids.provider_set_uuid([(g, i) for i, g, _ in members])
             key = np.array([int.from_bytes(found[:8], "big")], dtype=np.uint64)
             with self._lock:
-                fresh = not (self.seen.contains(key)[0] or self.new.contains(key)[0])
-                if fresh:
-                    self.new.add(key)
+                if take_unseen(key, self.seen, self.new)[0]:
                     for group_id, group, org in members:
                         self._rows.append(provider_set_uuid=found, provider_group_id=group_id,
                                           provider_group_uuid=group, organization_uuid=org)
