@@ -6,7 +6,19 @@ import polars as pl
 
 from mrf_assets.partitions import lake_month, split_key
 from mrf_assets.resources import LakeResource
+from mrf_assets.tic.lake import Lake, PartitionWriter
 from mrf_assets.tic.partition_lock import partition_lock
+
+
+def publish_small_table(lake: Lake, table: str, partition_key: str, run_id: str, frame: pl.DataFrame,
+                        log) -> tuple[PartitionWriter, dict]:
+    """One small table of a month x payer partition published as one part (kept even when empty, so an
+    empty month still has a partition to read), under the partition's lock; the writer and its manifest."""
+    month, payer = split_key(partition_key)
+    with partition_lock(lake, lake_month(month), payer, f"run {run_id}", log):
+        writer = lake.writer(table, lake_month(month), payer, run_id)
+        writer.write_table(frame.to_arrow(), keep_empty=True)
+        return writer, writer.commit()
 
 
 class LakeParquetIOManager(dg.ConfigurableIOManager):
@@ -15,13 +27,8 @@ class LakeParquetIOManager(dg.ConfigurableIOManager):
     lake: LakeResource
 
     def handle_output(self, context: dg.OutputContext, obj: pl.DataFrame) -> None:
-        month, payer = split_key(context.partition_key)
-        table = context.asset_key.path[-1]
-        lake = self.lake.lake()
-        with partition_lock(lake, lake_month(month), payer, f"run {context.run_id}", context.log):
-            writer = lake.writer(table, lake_month(month), payer, context.run_id)
-            writer.write_table(obj.to_arrow(), keep_empty=True)
-            manifest = writer.commit()
+        writer, manifest = publish_small_table(self.lake.lake(), context.asset_key.path[-1], context.partition_key,
+                                               context.run_id, obj, context.log)
         context.add_output_metadata({
             "rows": obj.height,
             "path": dg.MetadataValue.path(writer.lake.uri(writer.dir)),

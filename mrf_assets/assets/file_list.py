@@ -3,10 +3,9 @@
 import dagster as dg
 import polars as pl
 
-from mrf_assets.partitions import lake_month, split_key
+from mrf_assets.io_managers import publish_small_table
 from mrf_assets.resources import LakeResource
 from mrf_assets.tic.file_list import build_file_list
-from mrf_assets.tic.partition_lock import partition_lock
 
 PLANS_TABLE = "mrf_plans"
 
@@ -21,12 +20,7 @@ def build_mrf_file_list(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDef
     def mrf_file_list(context: dg.AssetExecutionContext, payer_toc: pl.LazyFrame,
                       lake: LakeResource) -> pl.DataFrame:
         files, plans = build_file_list(payer_toc)
-        month, slug = split_key(context.partition_key)
-        target = lake.lake()
-        with partition_lock(target, lake_month(month), slug, f"run {context.run_id}", context.log):
-            writer = target.writer(PLANS_TABLE, lake_month(month), slug, context.run_id)
-            writer.write_table(plans.to_arrow(), keep_empty=True)
-            writer.commit()
+        publish_small_table(lake.lake(), PLANS_TABLE, context.partition_key, context.run_id, plans, context.log)
         by_type = dict(files.group_by("file_type").len().iter_rows())
         context.add_output_metadata({
             "distinct_files": files.height,
