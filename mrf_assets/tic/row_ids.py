@@ -1,21 +1,21 @@
 """Row ids computed a batch at a time: rate_uuid and provider set ids, a stable 128-bit value per row.
 
 A uuid5 per row (SHA-1 in Python) caps throughput near a million rows/s; a partition holds billions.
-Instead each distinct field value is hashed once (blake2b) and the per-field hashes are folded left to
-right into two independent 64-bit lanes with vectorized splitmix64. A left fold composes: the state
-after the item fields, carried to each price and then to each provider group, gives the same id as
-folding every field of the finished row, so a parser may fold at whatever grain is cheapest. Ids depend
-only on field values, never on library versions. Stored as Parquet's UUID type (16 bytes).
+Instead each distinct field value is hashed once (hashing.text_lanes, vectorized over a column) and the
+per-field hashes are folded left to right into two independent 64-bit lanes with vectorized splitmix64.
+A left fold composes: the state after the item fields, carried to each price and then to each provider
+group, gives the same id as folding every field of the finished row, so a parser may fold at whatever
+grain is cheapest. Ids depend only on field values, never on library versions. Stored as Parquet's UUID
+type (16 bytes).
 """
 
 from __future__ import annotations
-
-import hashlib
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from mrf_assets.tic.hashing import mix, splitmix, text_hash, text_lanes
 from mrf_assets.tic.segments import ranges
 
 ITEM_ID_FIELDS = ("billing_code_type", "billing_code_type_version", "billing_code", "negotiation_arrangement",
@@ -27,42 +27,20 @@ RATE_ID_FIELDS = ("payer", "file_id", *ITEM_ID_FIELDS, *PRICE_ID_FIELDS, "provid
 _NULL = (0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F)   # the hash of a null field (distinct from "")
 _SEEDS = (0x243F6A8885A308D3, 0x13198A2E03707344)
 _NULL_LANES = np.array(_NULL, dtype=np.uint64)[:, None]
-
-
-def _splitmix(x: np.ndarray) -> np.ndarray:
-    """splitmix64 of every value, in place (callers pass a fresh array): a batch holds millions of
-    hashes, and every new array of them is memory this VM touches slowly the first time."""
-    x += np.uint64(0x9E3779B97F4A7C15)
-    shifted = x >> np.uint64(30)
-    x ^= shifted
-    x *= np.uint64(0xBF58476D1CE4E5B9)
-    np.right_shift(x, np.uint64(27), out=shifted)
-    x ^= shifted
-    x *= np.uint64(0x94D049BB133111EB)
-    np.right_shift(x, np.uint64(31), out=shifted)
-    x ^= shifted
-    return x
+_MASK64 = (1 << 64) - 1
 
 
 _HASHES: dict[str, tuple[int, int]] = {}  # the reference parser hashes value by value, and values recur
 
 
 def _string_hash(value: str) -> tuple[int, int]:
-    """One value as _string_lanes hashes a column."""
+    """One value as _value_hashes hashes a string column."""
     found = _HASHES.get(value)
     if found is None:
         if len(_HASHES) >= 1 << 16:
             _HASHES.clear()
-        digest = hashlib.blake2b(value.encode(), digest_size=16).digest()
-        found = _HASHES[value] = (int.from_bytes(digest[:8], "big"), int.from_bytes(digest[8:], "big"))
+        found = _HASHES[value] = text_hash(value)
     return found
-
-
-def _string_lanes(strings: pa.Array) -> np.ndarray:
-    """(2, n) uint64: _string_hash of every string, as one buffer of digests (no Python int per lane)."""
-    blake2b = hashlib.blake2b
-    digests = b"".join([blake2b(value, digest_size=16).digest() for value in strings.cast(pa.binary()).to_pylist()])
-    return np.frombuffer(digests, dtype=">u8").reshape(-1, 2).T.astype(np.uint64)
 
 
 def _value_hashes(column: pa.Array | pa.ChunkedArray) -> np.ndarray:
@@ -77,11 +55,11 @@ def _value_hashes(column: pa.Array | pa.ChunkedArray) -> np.ndarray:
         return _nulls_hashed(lanes, column)
     if pa.types.is_floating(column.type):  # the bits of the double: no formatting involved
         bits = column.fill_null(float("nan")).to_numpy(zero_copy_only=False).view(np.uint64)
-        return np.stack([_splitmix(bits.copy()), _splitmix(bits ^ np.uint64(_SEEDS[1]))])
+        return np.stack([splitmix(bits.copy()), splitmix(bits ^ np.uint64(_SEEDS[1]))])
     if pa.types.is_list(column.type) or pa.types.is_large_list(column.type):
         return _list_hashes(column)
     encoded = pc.dictionary_encode(column.cast(pa.string()))
-    table = np.concatenate([_string_lanes(encoded.dictionary), _NULL_LANES], axis=1)
+    table = np.concatenate([text_lanes(encoded.dictionary), _NULL_LANES], axis=1)
     return np.take(table, encoded.indices.fill_null(len(encoded.dictionary)).to_numpy(zero_copy_only=False), axis=1)
 
 
@@ -133,11 +111,11 @@ def _element_list_hashes(column: pa.ListArray | pa.LargeListArray) -> np.ndarray
     elements = _value_hashes(column.flatten())
     with np.errstate(over="ignore"):
         position = ranges(np.zeros(len(lengths)), lengths).astype(np.uint64)
-        salted = _splitmix(elements ^ _splitmix(position + np.uint64(1)))
+        salted = splitmix(elements ^ splitmix(position + np.uint64(1)))
         sums = np.zeros((2, salted.shape[1] + 1), dtype=np.uint64)
         np.cumsum(salted, axis=1, out=sums[:, 1:])  # wraps modulo 2**64, as the lanes do
         ends = np.cumsum(lengths).astype(np.int64)
-        lanes = _splitmix((sums[:, ends] - sums[:, ends - lengths.astype(np.int64)]) ^ lengths)
+        lanes = splitmix((sums[:, ends] - sums[:, ends - lengths.astype(np.int64)]) ^ lengths)
     return _nulls_hashed(lanes, column)
 
 
@@ -152,7 +130,7 @@ def fold(state: np.ndarray, columns) -> np.ndarray:
     """Fold the columns' values, left to right, into the (2, n) lane state."""
     with np.errstate(over="ignore"):
         for column in columns:
-            state = _splitmix(state ^ _value_hashes(column))
+            state = splitmix(state ^ _value_hashes(column))
     return state
 
 
@@ -186,20 +164,9 @@ def provider_set_uuids(members: np.ndarray, starts: np.ndarray) -> pa.Array:
     sizes = np.diff(np.append(starts, n)).astype(np.uint64)
     position = ranges(np.zeros(len(starts)), sizes).astype(np.uint64)
     with np.errstate(over="ignore"):
-        state = _splitmix(members ^ _splitmix(position + np.uint64(1)))
+        state = splitmix(members ^ splitmix(position + np.uint64(1)))
         total = np.add.reduceat(state, starts, axis=1) if n else np.empty((2, 0), dtype=np.uint64)
-        return state_uuids(_splitmix(total ^ sizes))
-
-
-_MASK = (1 << 64) - 1
-
-
-def _mix(x: int) -> int:
-    """_splitmix on one Python int."""
-    x = (x + 0x9E3779B97F4A7C15) & _MASK
-    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _MASK
-    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _MASK
-    return x ^ (x >> 31)
+        return state_uuids(splitmix(total ^ sizes))
 
 
 def _scalar_hash(value: str | bytes | None) -> tuple[int, int]:
@@ -216,13 +183,13 @@ def provider_set_uuid(members: list[tuple[bytes | None, str | None]]) -> bytes:
     numpy or Arrow per call (the reference parser asks for one set per negotiated rate)."""
     total = [0, 0]
     for position, fields in enumerate(members):
-        salt = _mix(position + 1)
+        salt = mix(position + 1)
         for lane in (0, 1):
             state = _SEEDS[lane]
             for value in fields:
-                state = _mix(state ^ _scalar_hash(value)[lane])
-            total[lane] = (total[lane] + _mix(state ^ salt)) & _MASK
-    raw = bytearray(_mix(total[0] ^ len(members)).to_bytes(8, "big") + _mix(total[1] ^ len(members)).to_bytes(8, "big"))
+                state = mix(state ^ _scalar_hash(value)[lane])
+            total[lane] = (total[lane] + mix(state ^ salt)) & _MASK64
+    raw = bytearray(mix(total[0] ^ len(members)).to_bytes(8, "big") + mix(total[1] ^ len(members)).to_bytes(8, "big"))
     raw[6], raw[8] = (raw[6] & 0x0F) | 0x80, (raw[8] & 0x3F) | 0x80  # as state_uuids
     return bytes(raw)
 
