@@ -22,7 +22,8 @@ from mrf_assets.tic.segments import ranges
 BLOCK = 8 << 20  # the bytes a scanner is fed at a time (a file's read size)
 _WS = b" \t\n\r"
 _WS_RUN = re.compile(r"[ \t\n\r]*")
-_GAP = np.frombuffer(b" \t\n\r,", np.uint8)  # what may lie between two elements (with one comma)
+_GAP = np.zeros(256, dtype=bool)  # what may lie between two elements (with one comma), by byte value
+_GAP[np.frombuffer(b" \t\n\r,", np.uint8)] = True
 _BOM = b"\xef\xbb\xbf"
 _DECODER = json.JSONDecoder()
 _POOL = ThreadPoolExecutor(2, thread_name_prefix="json-scan")  # polars releases the GIL while it computes
@@ -148,7 +149,7 @@ class TopLevelScanner:
             return i  # element by element, which says what is wrong
         where = ranges(gap_from, sizes)
         gaps = np.frombuffer(blk, np.uint8)[where]
-        if not ((np.add.reduceat(gaps == 44, np.cumsum(sizes) - sizes) == 1).all() and np.isin(gaps, _GAP).all()):
+        if not ((np.add.reduceat(gaps == 44, np.cumsum(sizes) - sizes) == 1).all() and _GAP[gaps].all()):
             return i
         self._count += pairs
         self._gap_from, self._need_sep, self._last_comma = int(closes[-1]) + 1, True, False
