@@ -22,6 +22,10 @@ ROWS_PER_PART = 2_000_000
 ROW_GROUP_ROWS = 64 << 10
 UNIQUE_COLUMNS = ("rate_uuid",)  # one value per row: a dictionary only costs until it is abandoned
 DICTIONARY_BYTES = 256 << 10
+# An item's texts, repeated on each of its prices: a row group's dictionary holds one entry per item (1.5 MB
+# of UHC's descriptions), and giving up on it at DICTIONARY_BYTES costs more to write than keeping it.
+ITEM_TEXT = ("name", "description")
+ITEM_TEXT_DICTIONARY_BYTES = 4 << 20
 RUNNING_IDS = ("provider_set_uuid",)  # runs of one value (a set's members, a rate's prices) that zstd shrinks
 ORDERED_TEXT = ("billing_code",)  # payer files list their items by billing code
 
@@ -40,7 +44,8 @@ def parquet_options(schema: pa.Schema) -> dict:
             "write_statistics": [f.name for f in schema
                                  if f.name in ORDERED_TEXT or not (f.name in ids or _is_text(f.type))],
             # a column with more distinct values than this gives up on its dictionary sooner
-            "dictionary_pagesize_limit": DICTIONARY_BYTES}
+            "dictionary_pagesize_limit": ITEM_TEXT_DICTIONARY_BYTES if set(ITEM_TEXT) & set(schema.names)
+            else DICTIONARY_BYTES}
 
 
 def _is_text(kind: pa.DataType) -> bool:

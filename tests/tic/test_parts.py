@@ -47,6 +47,28 @@ def test_every_column_but_the_unique_ids_keeps_a_dictionary_lists_included(tmp_p
     assert "service_code.list.element" in encoded and "billing_code_modifier.list.element" in encoded
 
 
+def test_an_items_texts_keep_their_dictionary_past_the_other_columns_limit(tmp_path):
+    """A row group of rates holds thousands of items, and each item's name and description repeat on all
+    of its prices: their dictionary (here ~1 MB) stays, where other columns give up at DICTIONARY_BYTES."""
+    from mrf_assets.tic.parts import DICTIONARY_BYTES
+    from mrf_assets.tic.tables import PROVIDER_SETS, RATES
+
+    rows = [{"rate_uuid": i.to_bytes(16, "big"), "name": f"{i // 4:06d} " + "n" * 100,
+             "description": f"{i // 4:06d} " + "d" * 200} for i in range(20_000)]
+    assert len({r["description"] for r in rows}) * 200 > 3 * DICTIONARY_BYTES
+    members = [{"provider_set_uuid": b"\x01" * 16, "provider_group_id": f"{i // 2:06d} " + "g" * 100}
+               for i in range(20_000)]
+    lake = Lake(str(tmp_path))
+    sizes = {}  # bytes before compression: with a dictionary, each distinct text once plus small indices
+    for table, schema, data in (("rates", RATES, rows), ("provider_sets", PROVIDER_SETS, members)):
+        writer = lake.writer(table, "2026-11", "p", "run-000", schema)
+        writer.write_table(pa.Table.from_pylist(data, schema=schema), key="a")
+        part = writer.commit(sources=["u"])["parts"][0]["path"]
+        meta = pq.ParquetFile(tmp_path / table / "month=2026-11" / "payer=p" / part).metadata.row_group(0)
+        sizes |= {meta.column(i).path_in_schema: meta.column(i).total_uncompressed_size for i in range(meta.num_columns)}
+    assert sizes["name"] < 5_000 * 111 + 20_000 * 4 and sizes["description"] < 5_000 * 211 + 20_000 * 4
+    assert sizes["provider_group_id"] > 15_000 * 100  # gave up on its dictionary: most rows' text in full
+
 def test_statistics_only_where_a_reader_can_skip_row_groups(tmp_path):
     from mrf_assets.tic.tables import RATES
 
