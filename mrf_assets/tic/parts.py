@@ -23,7 +23,8 @@ ROW_GROUP_ROWS = 64 << 10
 UNIQUE_COLUMNS = ("rate_uuid",)  # one value per row: a dictionary only costs until it is abandoned
 DICTIONARY_BYTES = 256 << 10
 # An item's texts, repeated on each of its prices: a row group's dictionary holds one entry per item (1.5 MB
-# of UHC's descriptions), and giving up on it at DICTIONARY_BYTES costs more to write than keeping it.
+# of UHC's descriptions), and giving up on it at DICTIONARY_BYTES costs more to write than keeping it. The
+# limit is one per file, so a table with these columns (rates) raises it for all of its columns.
 ITEM_TEXT = ("name", "description")
 ITEM_TEXT_DICTIONARY_BYTES = 4 << 20
 RUNNING_IDS = ("provider_set_uuid",)  # runs of one value (a set's members, a rate's prices) that zstd shrinks
