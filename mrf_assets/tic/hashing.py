@@ -4,8 +4,8 @@ the two-lane hash of a text value, computed for a whole column at once or for on
 A text's hash is defined on its UTF-8 bytes read as little-endian 64-bit words (the last one zero-padded):
 each word is mixed with a salt of its position, the mixes are summed (modulo 2**64), and the sum is mixed
 with the byte length. Summing keeps a column's hashes one pass of vectorized arithmetic over all of its
-words, however long its values; a text of at most 8 bytes (most codes) maps one-to-one onto its lanes. The
-definition uses no library's hash, so ids never change with a library version.
+words, however long its values; two texts of at most 8 bytes (most codes) and of one length never
+collide. The definition uses no library's hash, so ids never change with a library version.
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from mrf_assets.tic.segments import ranges
+from mrf_assets.tic.segments import ranges, run_sums
 
 _GOLDEN = 0x9E3779B97F4A7C15
-_MASK = (1 << 64) - 1
+MASK64 = (1 << 64) - 1  # a Python int's lanes wrap as numpy's uint64 do
 _TEXT_SEEDS = (0x452821E638D01377, 0xBE5466CF34E90C6C)  # one per lane, so the lanes are independent
 _FEW = 24  # up to this many values, hashing each in Python costs less than the arrays' set-up
 
@@ -38,9 +38,9 @@ def splitmix(x: np.ndarray) -> np.ndarray:
 
 def mix(x: int) -> int:
     """splitmix on one Python int."""
-    x = (x + _GOLDEN) & _MASK
-    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _MASK
-    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _MASK
+    x = (x + _GOLDEN) & MASK64
+    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & MASK64
+    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & MASK64
     return x ^ (x >> 31)
 
 
@@ -71,16 +71,10 @@ def text_lanes(strings: pa.Array) -> np.ndarray:
     with np.errstate(over="ignore"):
         words ^= splitmix(np.arange(1, counts.max(initial=0) + 1, dtype=np.uint64))[position]
         lanes = np.empty((2, n), dtype=np.uint64)
-        single = len(words) == n and not (counts - 1).any()
+        single = len(words) == n and not (counts - 1).any()  # one word per value, as codes are: nothing to sum
         for lane, seed in enumerate(_TEXT_SEEDS):
             mixed = splitmix(words ^ np.uint64(seed))
-            if single:  # one word per value, as codes are: nothing to sum
-                total = mixed
-            else:
-                sums = np.zeros(len(mixed) + 1, dtype=np.uint64)
-                np.cumsum(mixed, out=sums[1:])  # wraps modulo 2**64, as the lanes do
-                ends = np.cumsum(counts)
-                total = sums[ends] - sums[ends - counts]
+            total = mixed if single else run_sums(mixed, counts)
             lanes[lane] = splitmix(total ^ lengths.astype(np.uint64) ^ np.uint64(seed))
     return lanes
 
@@ -97,5 +91,5 @@ def _bytes_hash(data: bytes | None) -> tuple[int, int]:
         word = int.from_bytes(data[start:start + 8], "little")
         salted = word ^ mix(start // 8 + 1)
         for lane in (0, 1):
-            totals[lane] = (totals[lane] + mix(salted ^ _TEXT_SEEDS[lane])) & _MASK
+            totals[lane] = (totals[lane] + mix(salted ^ _TEXT_SEEDS[lane])) & MASK64
     return mix(totals[0] ^ len(data) ^ _TEXT_SEEDS[0]), mix(totals[1] ^ len(data) ^ _TEXT_SEEDS[1])

@@ -15,8 +15,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from mrf_assets.tic.hashing import mix, splitmix, text_hash, text_lanes
-from mrf_assets.tic.segments import ranges
+from mrf_assets.tic.hashing import MASK64, mix, splitmix, text_hash, text_lanes
+from mrf_assets.tic.segments import ranges, run_sums
 
 ITEM_ID_FIELDS = ("billing_code_type", "billing_code_type_version", "billing_code", "negotiation_arrangement",
                   "severity_of_illness")
@@ -27,7 +27,6 @@ RATE_ID_FIELDS = ("payer", "file_id", *ITEM_ID_FIELDS, *PRICE_ID_FIELDS, "provid
 _NULL = (0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F)   # the hash of a null field (distinct from "")
 _SEEDS = (0x243F6A8885A308D3, 0x13198A2E03707344)
 _NULL_LANES = np.array(_NULL, dtype=np.uint64)[:, None]
-_MASK64 = (1 << 64) - 1
 
 
 _HASHES: dict[str, tuple[int, int]] = {}  # the reference parser hashes value by value, and values recur
@@ -112,10 +111,7 @@ def _element_list_hashes(column: pa.ListArray | pa.LargeListArray) -> np.ndarray
     with np.errstate(over="ignore"):
         position = ranges(np.zeros(len(lengths)), lengths).astype(np.uint64)
         salted = splitmix(elements ^ splitmix(position + np.uint64(1)))
-        sums = np.zeros((2, salted.shape[1] + 1), dtype=np.uint64)
-        np.cumsum(salted, axis=1, out=sums[:, 1:])  # wraps modulo 2**64, as the lanes do
-        ends = np.cumsum(lengths).astype(np.int64)
-        lanes = splitmix((sums[:, ends] - sums[:, ends - lengths.astype(np.int64)]) ^ lengths)
+        lanes = splitmix(run_sums(salted, lengths) ^ lengths)
     return _nulls_hashed(lanes, column)
 
 
@@ -188,7 +184,7 @@ def provider_set_uuid(members: list[tuple[bytes | None, str | None]]) -> bytes:
             state = _SEEDS[lane]
             for value in fields:
                 state = mix(state ^ _scalar_hash(value)[lane])
-            total[lane] = (total[lane] + mix(state ^ salt)) & _MASK64
+            total[lane] = (total[lane] + mix(state ^ salt)) & MASK64
     raw = bytearray(mix(total[0] ^ len(members)).to_bytes(8, "big") + mix(total[1] ^ len(members)).to_bytes(8, "big"))
     raw[6], raw[8] = (raw[6] & 0x0F) | 0x80, (raw[8] & 0x3F) | 0x80  # as state_uuids
     return bytes(raw)

@@ -65,7 +65,8 @@ def test_an_items_texts_keep_their_dictionary_past_the_other_columns_limit(tmp_p
         writer.write_table(pa.Table.from_pylist(data, schema=schema), key="a")
         part = writer.commit(sources=["u"])["parts"][0]["path"]
         meta = pq.ParquetFile(tmp_path / table / "month=2026-11" / "payer=p" / part).metadata.row_group(0)
-        sizes |= {meta.column(i).path_in_schema: meta.column(i).total_uncompressed_size for i in range(meta.num_columns)}
+        sizes |= {meta.column(i).path_in_schema: meta.column(i).total_uncompressed_size
+                  for i in range(meta.num_columns)}
     assert sizes["name"] < 5_000 * 111 + 20_000 * 4 and sizes["description"] < 5_000 * 211 + 20_000 * 4
     assert sizes["provider_group_id"] > 15_000 * 100  # gave up on its dictionary: most rows' text in full
 
