@@ -85,6 +85,7 @@ def text_hash(value: str) -> tuple[int, int]:
 
 
 def _bytes_hash(data: bytes | None) -> tuple[int, int]:
+    """text_hash of UTF-8 bytes (None, a null in a column, as empty, as text_lanes hashes it)."""
     data = data or b""
     totals = [0, 0]
     for start in range(0, len(data), 8):
