@@ -45,8 +45,8 @@ def mix(x: int) -> int:
 
 
 def text_lanes(strings: pa.Array) -> np.ndarray:
-    """(2, n) uint64: text_hash of every value of a string or binary array (a null is hashed as empty;
-    callers give nulls their own hash)."""
+    """(2, n) uint64: text_hash of every value of a string or binary array. A null's lanes mean nothing:
+    callers hash distinct values (a dictionary has no nulls) and give nulls their own hash."""
     if isinstance(strings, pa.ChunkedArray):
         strings = strings.combine_chunks()
     wide = pa.types.is_large_string(strings.type) or pa.types.is_large_binary(strings.type)
@@ -85,7 +85,7 @@ def text_hash(value: str) -> tuple[int, int]:
 
 
 def _bytes_hash(data: bytes | None) -> tuple[int, int]:
-    """text_hash of UTF-8 bytes (None, a null in a column, as empty, as text_lanes hashes it)."""
+    """text_hash of UTF-8 bytes (None as empty)."""
     data = data or b""
     totals = [0, 0]
     for start in range(0, len(data), 8):
