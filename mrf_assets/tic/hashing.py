@@ -49,34 +49,43 @@ def text_lanes(strings: pa.Array) -> np.ndarray:
     callers hash distinct values (a dictionary has no nulls) and give nulls their own hash."""
     if isinstance(strings, pa.ChunkedArray):
         strings = strings.combine_chunks()
-    wide = pa.types.is_large_string(strings.type) or pa.types.is_large_binary(strings.type)
     n = len(strings)
     if n <= _FEW:  # an empty column too
         return np.array([_bytes_hash(value) for value in strings.cast(pa.binary()).to_pylist()],
                         dtype=np.uint64).reshape(n, 2).T
-    offsets = np.frombuffer(strings.buffers()[1], dtype=np.int64 if wide else np.int32,
-                            count=strings.offset + n + 1)[strings.offset:].astype(np.int64)
+    offsets, text = text_bytes(strings)
     lengths = np.diff(offsets)
-    data = strings.buffers()[2]
-    text = np.frombuffer(data, dtype=np.uint8)[offsets[0]:offsets[-1]] if data is not None else np.empty(0, np.uint8)
     padded = np.concatenate([text, np.zeros(8, dtype=np.uint8)])  # the last word may read past the text
     words_at = np.ndarray((len(padded) - 7,), dtype="<u8", buffer=padded, strides=(1,))  # a word at every byte
     counts = (lengths + 7) >> 3
     position = ranges(np.zeros(n, dtype=np.int64), counts)
-    byte = np.repeat(offsets[:-1] - offsets[0], counts) + 8 * position
+    byte = np.repeat(offsets[:-1], counts) + 8 * position
     left = np.repeat(lengths, counts) - 8 * position  # bytes of the value from this word on
     words = words_at[byte].astype(np.uint64)
     short = left < 8
     words[short] &= (np.uint64(1) << (np.uint64(8) * left[short].astype(np.uint64))) - np.uint64(1)
     with np.errstate(over="ignore"):
         words ^= splitmix(np.arange(1, counts.max(initial=0) + 1, dtype=np.uint64))[position]
-        lanes = np.empty((2, n), dtype=np.uint64)
+        lanes, sizes = np.empty((2, n), dtype=np.uint64), lengths.astype(np.uint64)
         single = len(words) == n and not (counts - 1).any()  # one word per value, as codes are: nothing to sum
         for lane, seed in enumerate(_TEXT_SEEDS):
             mixed = splitmix(words ^ np.uint64(seed))
             total = mixed if single else run_sums(mixed, counts)
-            lanes[lane] = splitmix(total ^ lengths.astype(np.uint64) ^ np.uint64(seed))
+            lanes[lane] = splitmix(total ^ sizes ^ np.uint64(seed))
     return lanes
+
+
+def text_bytes(strings: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """A string or binary array's values as (offsets counted from the first value's start, int64; their
+    bytes one after another, uint8), without copying the bytes."""
+    if len(strings) == 0:
+        return np.zeros(1, dtype=np.int64), np.empty(0, dtype=np.uint8)
+    wide = pa.types.is_large_string(strings.type) or pa.types.is_large_binary(strings.type)
+    offsets = np.frombuffer(strings.buffers()[1], dtype=np.int64 if wide else np.int32,
+                            count=strings.offset + len(strings) + 1)[strings.offset:].astype(np.int64)
+    data = strings.buffers()[2]
+    text = np.frombuffer(data, dtype=np.uint8)[offsets[0]:offsets[-1]] if data is not None else np.empty(0, np.uint8)
+    return offsets - offsets[0], text
 
 
 def text_hash(value: str) -> tuple[int, int]:
