@@ -24,9 +24,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from mrf_assets.tic.fast.decode import item_decoder, load_json
+from mrf_assets.tic.fast.file_references import FileReferences
 from mrf_assets.tic.fast.flatten import flatten
 from mrf_assets.tic.fast.giant import rate_chunks
-from mrf_assets.tic.fast.references import FileReferences
 from mrf_assets.tic.fast.runs import Batches, Piece, elements, portions
 from mrf_assets.tic.fast.scan import BLOCK, TopLevelScanner
 from mrf_assets.tic.fast.targets import InlineGroups
