@@ -8,7 +8,6 @@ providers, remote references and the partition-wide dedup stay one piece of code
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
@@ -16,10 +15,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from mrf_assets.tic import row_ids
+from mrf_assets.tic.fast.prices import rates_and_prices, where
 from mrf_assets.tic.fast.references import ReferenceTable
 from mrf_assets.tic.fast.targets import InlineGroups, Members, targets
 from mrf_assets.tic.normalize import Normalizer
-from mrf_assets.tic.segments import ranges, run_starts
+from mrf_assets.tic.segments import run_starts
 from mrf_assets.tic.tables import RATES, REJECTS
 
 # The id fields at each grain are the rate_uuid fold's own lists, so the two cannot drift apart.
@@ -56,93 +56,9 @@ class _BatchOut:
             norm.reject_tables.extend(self.rejects)
 
 
-@dataclass
-class _Prices:
-    """The negotiated prices of a batch's kept rates, in the order a polars explode would give them:
-    their fields in Arrow (a null price has null fields) and, by price, numpy keys (rate_id, item,
-    item_pos, r, p) and whether the price was null. They stay in Arrow up to the written table."""
-    fields: pa.Table
-    keys: dict[str, np.ndarray]
-    null: np.ndarray
-
-    def take(self, rows: np.ndarray) -> "_Prices":
-        return _Prices(self.fields.take(pa.array(rows)), {k: v[rows] for k, v in self.keys.items()}, self.null[rows])
-
-    def tidied(self) -> "_Prices":
-        """Service codes and modifiers without null elements, place-of-service codes padded (after the
-        broken prices are rejected: their records keep the file's values)."""
-        fields = self.fields
-        for name in ("service_code", "billing_code_modifier"):
-            tidy = _text_lists(fields.column(name).combine_chunks(), place_of_service=name == "service_code")
-            fields = fields.set_column(fields.schema.get_field_index(name), name, tidy)
-        return _Prices(fields, self.keys, self.null)
-
-    def frame(self) -> pl.DataFrame:
-        """As polars, for the few prices that are rejected (their records and positions)."""
-        return pl.from_arrow(self.fields).hstack(pl.DataFrame(self.keys))
-
-
-def _rates(items: pa.Table, good_rows: np.ndarray, first: int, rate_offset: int) -> tuple[pl.DataFrame, _Prices]:
-    """The negotiated rates of the good items (rate_id, item, item_pos, r, their fields, price_count)
-    and their prices, flattened by Arrow without copying (a polars explode of these nested lists costs
-    several times more)."""
-    lists = items.column("negotiated_rates").combine_chunks()
-    flat = pa.Table.from_struct_array(pc.list_flatten(lists))
-    parent = pc.list_parent_indices(lists).to_numpy()
-    item_pos = np.full(items.num_rows, -1, dtype=np.int64)
-    item_pos[good_rows] = np.arange(len(good_rows))
-    kept = item_pos[parent] >= 0
-    keys = {"item": (parent + first)[kept], "item_pos": item_pos[parent][kept],
-            "r": (_positions(lists) + rate_offset)[kept]}
-    schema = {"rate_id": pl.UInt32, "item": pl.UInt32, "item_pos": pl.UInt32, "r": pl.Int64}
-    price_lists = flat.column("negotiated_prices").combine_chunks()
-    rates = pl.from_arrow(_where(flat.drop_columns(["negotiated_prices"]), kept)).hstack(
-        pl.DataFrame({"rate_id": np.arange(kept.sum()), **keys}, schema=schema)).with_columns(
-        pl.from_arrow(_where(pc.list_value_length(price_lists), kept)).alias("price_count"))
-    price_rate = pc.list_parent_indices(price_lists).to_numpy()
-    taken = kept[price_rate]
-    rate_id = (np.cumsum(kept) - 1)[price_rate[taken]]
-    values = _where(pc.list_flatten(price_lists), taken)
-    fields = pa.Table.from_arrays(values.flatten(), names=[f.name for f in values.type])  # a null price: null fields
-    price_keys = {"rate_id": rate_id, **{k: v[rate_id] for k, v in keys.items()}, "p": _positions(price_lists)[taken]}
-    return rates, _Prices(fields, price_keys, values.is_null().to_numpy(zero_copy_only=False))
-
-
-def _text_lists(column: pa.Array, place_of_service: bool = False) -> pa.Array:
-    """Lists of text without their null elements; place-of-service codes trimmed and zero-padded as
-    the reference rules do ("1" -> "01"). On the lists' values at once (a polars list.eval costs 2x)."""
-    flat = column.flatten()
-    valid = flat.is_valid().to_numpy(zero_copy_only=False)
-    whole = valid.all()
-    values = flat if whole else flat.filter(pa.array(valid))
-    if place_of_service:  # a few distinct codes: tidied once each
-        encoded = pc.dictionary_encode(values)
-        codes = pc.utf8_trim_whitespace(encoded.dictionary)
-        digit = pc.and_(pc.equal(pc.utf8_length(codes), 1), pc.utf8_is_digit(codes))
-        tidy = pc.if_else(digit, pc.utf8_lpad(codes, 2, "0"), codes)
-        if not tidy.equals(encoded.dictionary):
-            values, whole = tidy.take(encoded.indices), False
-    if whole:  # the usual lists: nothing to drop or pad
-        return column
-    lengths = np.bincount(pc.list_parent_indices(column).to_numpy()[valid], minlength=len(column))
-    offsets = pa.array(np.concatenate([[0], np.cumsum(lengths)]), pa.int64())
-    return pa.LargeListArray.from_arrays(offsets, values, mask=column.is_null())
-
-
-def _where(data, mask: np.ndarray):
-    """The rows of an Arrow table or array where mask holds (no copy when it holds everywhere: every
-    item of a batch is usually good)."""
-    return data if mask.all() else data.filter(pa.array(mask))
-
-
 def _repeat(value: str | None, n: int) -> pa.Array:
     """A text column of one value (the file's payer, month, id...)."""
     return pa.repeat(pa.scalar(value, pa.string()), n)
-
-
-def _positions(lists: pa.ListArray) -> np.ndarray:
-    """Each element's index within its list, in flattened order."""
-    return ranges(np.zeros(len(lists)), np.diff(lists.offsets.to_numpy()))
 
 
 def _position(*parts: tuple[str, str]) -> pl.Expr:
@@ -197,7 +113,7 @@ def _flatten(items: pa.Table, first: int, norm: Normalizer, references: Referenc
     good_rows = _good_items(items, first, batch if new_items else None)
     good = items if len(good_rows) == items.num_rows else items.take(pa.array(good_rows))
 
-    rates, prices = _rates(items, good_rows, first, rate_offset)
+    rates, prices = rates_and_prices(items, good_rows, first, rate_offset)
     if rates.height and rates["price_count"].fill_null(0).min() == 0:  # the usual batch has none: no filters
         no_prices = pl.col("price_count").fill_null(0) == 0
         listed = pl.when(pl.col("price_count").is_not_null()).then(pl.lit([], pl.List(pl.Int8)))  # null or []
@@ -248,7 +164,7 @@ def _flatten(items: pa.Table, first: int, norm: Normalizer, references: Referenc
     fields = prices.fields
     state = row_ids.fold(np.take(state, prices.keys["item_pos"], axis=1), [fields.column(c) for c in PRICE_FIELDS])
     state = row_ids.fold(np.take(state, kept, axis=1), [set_column])
-    fields = _where(fields, has_set)
+    fields = where(fields, has_set)
     # item fields taken by Arrow from the decoded items: one copy of each (long) name and description
     item_rows = pa.array(prices.keys["item"][kept].astype(np.int64) - first)
     constant = {"payer": ctx.payer, "month": ctx.month, "file_id": ctx.file_id,
