@@ -10,7 +10,8 @@ second run waits for it, then replaces the partition.
 
 On a local lake the lock is an flock on <root>/_locks/month=<month>/payer=<slug>.lock: the kernel
 releases it when its process ends, however it ends, so a crashed run never leaves the partition locked.
-S3 has no such lock; there only the run queue keeps runs of one payer apart.
+On S3 it is a lease object at the same path (s3_lease.py): a crashed run's lock expires
+MRF_LOCK_LEASE_SECONDS (300) after its last renewal.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import datetime as dt
 import fcntl
 import logging
 import os
+import posixpath
 import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -34,8 +36,10 @@ def partition_lock(lake: Lake, month: str, payer: str, holder: str, log: logging
                    ) -> Iterator[None]:
     """Hold the partition's lock; if another run holds it, say so and wait for it. `holder` names this
     run for whoever waits next (e.g. "run 1a2b...")."""
+    log = log or logging.getLogger(__name__)
     if not lake.local:
-        yield
+        with _s3_lease(lake, month, payer, holder, log):
+            yield
         return
     path = Path(lake.base) / LOCKS / f"month={month}" / f"payer={payer}.lock"
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -45,14 +49,11 @@ def partition_lock(lake: Lake, month: str, payer: str, holder: str, log: logging
         except BlockingIOError:
             lock.seek(0)
             other = lock.read().strip() or "another run"
-            (log or logging.getLogger(__name__)).warning(
-                f"partition {month}|{payer} is being written by {other}; waiting for it to finish"
-                " (this run then replaces the partition)")
+            _waiting(log, month, payer, other)
             fcntl.flock(lock, fcntl.LOCK_EX)
         lock.seek(0)
         lock.truncate()
-        since = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-        lock.write(f"{holder} (pid {os.getpid()} on {socket.gethostname()}, since {since})")
+        lock.write(_described(holder))
         lock.flush()
         try:
             yield
@@ -60,3 +61,31 @@ def partition_lock(lake: Lake, month: str, payer: str, holder: str, log: logging
             lock.seek(0)
             lock.truncate()
             fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+@contextmanager
+def _s3_lease(lake: Lake, month: str, payer: str, holder: str, log: logging.Logger) -> Iterator[None]:
+    from mrf_assets.tic.s3_lease import S3Lease  # here: local runs should not pay for loading botocore
+
+    bucket, _, prefix = lake.base.partition("/")
+    key = posixpath.join(prefix, LOCKS, f"month={month}", f"payer={payer}.lock")
+    lease = S3Lease(lake.s3.client(attempts=3), bucket, key, _described(holder))
+    lease.acquire(waiting=lambda other: _waiting(log, month, payer, other),
+                  took_over=lambda other: log.warning(
+                      f"partition {month}|{payer}: took over the lock of {other}, not renewed for "
+                      f"{lease.lease:.0f} s (that run is gone)"))
+    try:
+        yield
+    finally:
+        lease.release()
+
+
+def _described(holder: str) -> str:
+    """What a lock says about its holder, for whoever waits for it."""
+    since = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    return f"{holder} (pid {os.getpid()} on {socket.gethostname()}, since {since})"
+
+
+def _waiting(log: logging.Logger, month: str, payer: str, other: str) -> None:
+    log.warning(f"partition {month}|{payer} is being written by {other}; waiting for it to finish"
+                " (this run then replaces the partition)")

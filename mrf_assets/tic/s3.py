@@ -62,18 +62,23 @@ class S3Settings:
                 options["aws_session_token"] = self.session_token
         return options
 
-    def check_bucket(self, bucket: str, lake_url: str) -> None:
-        """Fail early, in words that name the setting, when the bucket cannot be used."""
+    def client(self, attempts: int = 1):
+        """A boto3 S3 client (for what pyarrow's filesystem cannot say: bucket checks, conditional writes)."""
         import boto3
         from botocore.config import Config
-        from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError
 
-        client = boto3.client(
+        return boto3.client(
             "s3", endpoint_url=self.endpoint_url, region_name=self.region or "us-east-1",
             aws_access_key_id=self.access_key, aws_secret_access_key=self.secret_key,
             aws_session_token=self.session_token,
-            config=Config(connect_timeout=5, read_timeout=10, retries={"max_attempts": 1}),
+            config=Config(connect_timeout=5, read_timeout=10, retries={"max_attempts": attempts, "mode": "standard"}),
         )
+
+    def check_bucket(self, bucket: str, lake_url: str) -> None:
+        """Fail early, in words that name the setting, when the bucket cannot be used."""
+        from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError
+
+        client = self.client()
         endpoint = self.endpoint_url or "AWS S3"
         try:
             client.head_bucket(Bucket=bucket)

@@ -3,6 +3,7 @@ with Hive partitioning and compared with the same pipeline on local disk."""
 
 from __future__ import annotations
 
+import boto3
 import dagster as dg
 import duckdb
 import polars as pl
@@ -43,6 +44,9 @@ def test_demo_pipeline_on_s3_matches_local(tmp_path, instance, s3_bucket):
     local = hive_counts_polars(local_url)
     assert on_s3 == local
     assert on_s3[("rates", "real-2022")] == 51712 and on_s3[("rates", "cms-v2")] == 24
+    # each run held its partitions' locks (s3_lease.py) and removed them when it was done
+    listed = boto3.client("s3").list_objects_v2(Bucket=s3_bucket, Prefix="lake/_locks/")
+    assert listed["KeyCount"] == 0
     # DuckDB reads the same layout (local copy; DuckDB's S3 support is an extension it downloads)
     got = duckdb.sql(f"select payer, count(*) from read_parquet('{local_url}/rates/**/*.parquet', "
                      "hive_partitioning=true) group by payer").fetchall()
