@@ -23,7 +23,7 @@ import os
 import posixpath
 import socket
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from mrf_assets.tic.lake import Lake
@@ -65,7 +65,7 @@ def partition_lock(lake: Lake, month: str, payer: str, holder: str, log: logging
 
 @contextmanager
 def _s3_lease(lake: Lake, month: str, payer: str, holder: str, log: logging.Logger) -> Iterator[None]:
-    from mrf_assets.tic.s3_lease import S3Lease  # here: local runs should not pay for loading botocore
+    from mrf_assets.tic.s3_lease import LeaseLost, S3Lease  # here: local runs need not load botocore
 
     bucket, _, prefix = lake.base.partition("/")
     key = posixpath.join(prefix, LOCKS, f"month={month}", f"payer={payer}.lock")
@@ -76,8 +76,11 @@ def _s3_lease(lake: Lake, month: str, payer: str, holder: str, log: logging.Logg
                       f"{lease.lease:.0f} s (that run is gone)"))
     try:
         yield
-    finally:
-        lease.release()
+    except BaseException:
+        with suppress(LeaseLost):  # the run's own error says more
+            lease.release()
+        raise
+    lease.release()
 
 
 def _described(holder: str) -> str:

@@ -61,22 +61,25 @@ class S3Lease:
         """Create the lock, or wait for it to be released or to expire; `waiting` is told who holds it
         (once), `took_over` whose expired lock this run took."""
         told = False
-        while True:
-            if self._write(IfNoneMatch="*"):
-                break
-            current = self._current()
-            if current is None:  # released since: try again at once
-                continue
-            etag, other, age = current
-            if age >= self.lease:
-                if self._write(IfMatch=etag):
-                    took_over(other)
+        try:
+            while True:
+                if self._write(IfNoneMatch="*"):
                     break
-                continue
-            if not told:
-                waiting(other)
-                told = True
-            time.sleep(self.poll)
+                current = self._current()
+                if current is None:  # released since: try again at once
+                    continue
+                etag, other, age = current
+                if age >= self.lease:
+                    if self._write(IfMatch=etag):
+                        took_over(other)
+                        break
+                    continue
+                if not told:
+                    waiting(other)
+                    told = True
+                time.sleep(self.poll)
+        except (ClientError, BotoCoreError) as exc:
+            raise RuntimeError(f"cannot take the partition lock s3://{self.bucket}/{self.key}: {exc}") from exc
         self._renewer = threading.Thread(target=self._renew, name="mrf-lock-lease", daemon=True)
         self._renewer.start()
 

@@ -148,3 +148,19 @@ def test_a_lease_setting_that_is_not_a_duration_is_refused_by_name(monkeypatch, 
     monkeypatch.setenv(LEASE_ENV, value)
     with pytest.raises(ValueError, match=f"MRF_LOCK_LEASE_SECONDS='{value}': expected a number of seconds"):
         lease_seconds()
+
+
+def test_a_run_that_fails_keeps_its_error_and_frees_the_partition(lake, s3_bucket):
+    with pytest.raises(ValueError, match="the run's own error"):
+        with partition_lock(lake, "2026-11", "p", "run failing", LOG):
+            assert _lock_text(s3_bucket).startswith("run failing (pid ")
+            raise ValueError("the run's own error")
+    assert _lock_text(s3_bucket) is None
+
+
+def test_a_lock_that_cannot_be_written_is_named(s3_env, monkeypatch):
+    monkeypatch.setenv(LEASE_ENV, "2")
+    with pytest.raises(RuntimeError, match="cannot take the partition lock s3://mrf-no-such-bucket/lake/_locks/"
+                                           "month=2026-11/payer=p.lock: .*NoSuchBucket"):
+        with partition_lock(Lake("s3://mrf-no-such-bucket/lake"), "2026-11", "p", "run lost", LOG):
+            pass
