@@ -1,7 +1,7 @@
 """How fast could a strict JSON decoder of our own be? A lower bound, against Arrow's decoder, in one run.
 
-    python -m venv /tmp/nb && /tmp/nb/bin/pip install -e . numba   # numba is never a project dependency
-    /tmp/nb/bin/python bench/grammar_pass.py /work/bench-data/refs_500M_compact_lists1000.json.gz
+    .venv/bin/pip install --no-deps numba llvmlite   # for this script only: never a project dependency
+    .venv/bin/python bench/grammar_pass.py /work/bench-data/refs_500M_compact_lists1000.json.gz
 
 The file's in_network items are cut into the fast path's batches (TopLevelScanner, BATCH_BYTES, one
 item per line). Each batch is then timed twice on the calling thread:
@@ -33,7 +33,7 @@ from mrf_assets.tic.sources import open_json  # noqa: E402
 try:
     from numba import njit
 except ImportError:
-    sys.exit("numba is not installed: see this script's docstring for a venv that has it")
+    sys.exit("numba is not installed: see this script's docstring")
 
 
 @njit(nogil=True, cache=True)
