@@ -15,6 +15,7 @@ rather than let its run look like the partition's only writer.
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 import time
@@ -38,7 +39,7 @@ def lease_seconds() -> float:
         seconds = float(value)
     except ValueError:
         seconds = 0.0
-    if not seconds > 0:
+    if not (0 < seconds < math.inf):
         raise ValueError(f"{LEASE_ENV}={value!r}: expected a number of seconds above 0")
     return seconds
 

@@ -141,7 +141,7 @@ def test_a_holder_that_cannot_reach_the_store_for_a_lease_fails_when_it_leaves(s
         lease.release()
 
 
-@pytest.mark.parametrize("value", ["soon", "0", "-5"])
+@pytest.mark.parametrize("value", ["soon", "0", "-5", "inf", "nan"])
 def test_a_lease_setting_that_is_not_a_duration_is_refused_by_name(monkeypatch, value):
     from mrf_assets.tic.s3_lease import lease_seconds
 
