@@ -18,8 +18,7 @@ from mrf_assets.tic.values import id_text
 
 
 class FileReferences:
-    """A file's provider references as they stream in: a frame per batch, the lookup table built once
-    they are read, and the Normalizer's Targets for items that fall back to the reference rules."""
+    """One file's references: a frame per batch read, until the lookup table is asked for."""
 
     def __init__(self):
         self.frames: list[pl.DataFrame] = []
