@@ -169,6 +169,8 @@ def grammar_pass(buf, spans):
             else:
                 return -(i + 1)
         elif state == 2:
+            # a key is read as a string value is, written out again: a shared helper made the pass a third
+            # slower (numba does not inline it), and this pass is meant as the lower bound
             if c != 34:
                 return -(i + 1)
             j = _string(buf, i, n)
