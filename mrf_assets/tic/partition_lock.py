@@ -20,7 +20,6 @@ import datetime as dt
 import fcntl
 import logging
 import os
-import posixpath
 import socket
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -37,11 +36,12 @@ def partition_lock(lake: Lake, month: str, payer: str, holder: str, log: logging
     """Hold the partition's lock; if another run holds it, say so and wait for it. `holder` names this
     run for whoever waits next (e.g. "run 1a2b...")."""
     log = log or logging.getLogger(__name__)
+    where = lake.partition_dir(LOCKS, month, payer) + ".lock"
     if not lake.local:
-        with _s3_lease(lake, month, payer, holder, log):
+        with _s3_lease(lake, where, month, payer, holder, log):
             yield
         return
-    path = Path(lake.base) / LOCKS / f"month={month}" / f"payer={payer}.lock"
+    path = Path(where)
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a+", encoding="utf-8") as lock:
         try:
@@ -64,11 +64,10 @@ def partition_lock(lake: Lake, month: str, payer: str, holder: str, log: logging
 
 
 @contextmanager
-def _s3_lease(lake: Lake, month: str, payer: str, holder: str, log: logging.Logger) -> Iterator[None]:
+def _s3_lease(lake: Lake, where: str, month: str, payer: str, holder: str, log: logging.Logger) -> Iterator[None]:
     from mrf_assets.tic.s3_lease import LeaseLost, S3Lease  # here: local runs need not load botocore
 
-    bucket, _, prefix = lake.base.partition("/")
-    key = posixpath.join(prefix, LOCKS, f"month={month}", f"payer={payer}.lock")
+    bucket, _, key = where.partition("/")
     lease = S3Lease(lake.s3.client(attempts=3), bucket, key, _described(holder))
     lease.acquire(waiting=lambda other: _waiting(log, month, payer, other),
                   took_over=lambda other: log.warning(
