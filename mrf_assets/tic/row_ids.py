@@ -93,15 +93,21 @@ def _list_hashes(column: pa.ListArray | pa.LargeListArray) -> np.ndarray:
 
 
 def _element_list_hashes(column: pa.ListArray | pa.LargeListArray) -> np.ndarray:
-    """Each element's hash salted with its position, summed per list and mixed with the length, so
-    order counts and null, [] and [""] all differ."""
-    lengths = pc.list_value_length(column).fill_null(0).to_numpy(zero_copy_only=False).astype(np.uint64)
-    elements = _value_hashes(column.flatten())
+    """Each list as the _sequence_hashes of its elements' hashes, so order counts and null, [] and [""]
+    all differ."""
+    lengths = pc.list_value_length(column).fill_null(0).to_numpy(zero_copy_only=False)
+    return _nulls_hashed(_sequence_hashes(_value_hashes(column.flatten()), lengths), column)
+
+
+def _sequence_hashes(hashes: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """(2, runs): each run of (2, n) hashes, run k lengths[k] long, as one hash: every hash salted with its
+    position in its run, the run summed and mixed with its length, so order counts while the sum stays
+    vectorized."""
+    lengths = np.asarray(lengths).astype(np.uint64)
     with np.errstate(over="ignore"):
         position = ranges(np.zeros(len(lengths)), lengths).astype(np.uint64)
-        salted = splitmix(elements ^ splitmix(position + np.uint64(1)))
-        lanes = splitmix(run_sums(salted, lengths) ^ lengths)
-    return _nulls_hashed(lanes, column)
+        salted = splitmix(hashes ^ splitmix(position + np.uint64(1)))
+        return splitmix(run_sums(salted, lengths) ^ lengths)
 
 
 _EMPTY_LIST = _element_list_hashes(pa.array([[]], pa.list_(pa.string())))
@@ -143,15 +149,9 @@ def member_states(group_uuids, group_ids) -> np.ndarray:
 
 def provider_set_uuids(members: np.ndarray, starts: np.ndarray) -> pa.Array:
     """The id of each provider set from its members' states (member_states), listed one set after
-    another in file order; set k starts at column starts[k]. Each member's hash is salted with its
-    position, so [a, b] and [b, a] differ while the sum is vectorized."""
-    n = members.shape[1]
-    sizes = np.diff(np.append(starts, n)).astype(np.uint64)
-    position = ranges(np.zeros(len(starts)), sizes).astype(np.uint64)
-    with np.errstate(over="ignore"):
-        state = splitmix(members ^ splitmix(position + np.uint64(1)))
-        total = np.add.reduceat(state, starts, axis=1) if n else np.empty((2, 0), dtype=np.uint64)
-        return state_uuids(splitmix(total ^ sizes))
+    another in file order; set k starts at column starts[k]. A set hashes as a list does
+    (_sequence_hashes), so [a, b] and [b, a] differ."""
+    return state_uuids(_sequence_hashes(members, np.diff(np.append(starts, members.shape[1]))))
 
 
 def _scalar_hash(value: str | bytes | None) -> tuple[int, int]:
