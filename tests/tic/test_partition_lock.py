@@ -4,27 +4,18 @@ partitions are not held, and a holder that dies leaves the partition free."""
 from __future__ import annotations
 
 import logging
-import subprocess
-import sys
 import threading
-from pathlib import Path
 
 from mrf_assets.tic.lake import Lake
 from mrf_assets.tic.partition_lock import partition_lock
+from tests.support.partition_locks import hold_in_thread, holding_process
 
 LOG = logging.getLogger("test_partition_lock")
 
 
 def _enter_in_thread(lake: Lake, payer: str, holder: str, entered: threading.Event,
                      leave: threading.Event | None = None) -> threading.Thread:
-    def hold() -> None:
-        with partition_lock(lake, "2026-11", payer, holder, LOG):
-            entered.set()
-            if leave is not None:
-                leave.wait(10)
-    thread = threading.Thread(target=hold)
-    thread.start()
-    return thread
+    return hold_in_thread(lake, payer, holder, entered, LOG, leave)
 
 
 def test_a_second_writer_waits_for_the_first_and_is_told_who_holds_it(tmp_path, caplog):
@@ -56,11 +47,7 @@ def test_other_partitions_are_not_held(tmp_path):
 
 def test_a_killed_holder_leaves_the_partition_free(tmp_path):
     lake = Lake(str(tmp_path))
-    script = ("import sys, time; from mrf_assets.tic.lake import Lake; from mrf_assets.tic.partition_lock import "
-              "partition_lock\nwith partition_lock(Lake(sys.argv[1]), '2026-11', 'p', 'run killed'):\n"
-              "    print('held', flush=True); time.sleep(60)")
-    proc = subprocess.Popen([sys.executable, "-c", script, str(tmp_path)], stdout=subprocess.PIPE, text=True,
-                            cwd=Path(__file__).parents[2])
+    proc = holding_process(str(tmp_path))
     try:
         assert proc.stdout.readline().strip() == "held"
         entered = threading.Event()

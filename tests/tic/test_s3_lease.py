@@ -5,11 +5,8 @@ lease by renewing it, and a holder whose lock was taken fails instead of passing
 from __future__ import annotations
 
 import logging
-import subprocess
-import sys
 import threading
 import time
-from pathlib import Path
 
 import boto3
 import pytest
@@ -17,6 +14,7 @@ import pytest
 from mrf_assets.tic.lake import Lake
 from mrf_assets.tic.partition_lock import partition_lock
 from mrf_assets.tic.s3_lease import LEASE_ENV, LeaseLost
+from tests.support.partition_locks import hold_in_thread, holding_process
 
 LOG = logging.getLogger("test_s3_lease")
 KEY = "lake/_locks/month=2026-11/payer=p.lock"
@@ -30,17 +28,7 @@ def lake(s3_bucket, monkeypatch) -> Lake:
 
 def _hold(lake: Lake, payer: str, holder: str, entered: threading.Event, leave: threading.Event | None = None,
           errors: list | None = None) -> threading.Thread:
-    def hold() -> None:
-        try:
-            with partition_lock(lake, "2026-11", payer, holder, LOG):
-                entered.set()
-                if leave is not None:
-                    leave.wait(20)
-        except Exception as exc:  # handed to the test
-            (errors if errors is not None else []).append(exc)
-    thread = threading.Thread(target=hold)
-    thread.start()
-    return thread
+    return hold_in_thread(lake, payer, holder, entered, LOG, leave, errors)
 
 
 def _lock_text(bucket: str) -> str | None:
@@ -75,11 +63,7 @@ def test_a_second_writer_waits_for_the_first_and_is_told_who_holds_it(lake, s3_b
 
 
 def test_a_killed_holders_lock_expires_and_is_taken_over(lake, s3_bucket, caplog):
-    script = ("import sys, time; from mrf_assets.tic.lake import Lake; from mrf_assets.tic.partition_lock import "
-              "partition_lock\nwith partition_lock(Lake(sys.argv[1]), '2026-11', 'p', 'run killed'):\n"
-              "    print('held', flush=True); time.sleep(60)")
-    proc = subprocess.Popen([sys.executable, "-c", script, lake.url], stdout=subprocess.PIPE, text=True,
-                            cwd=Path(__file__).parents[2])
+    proc = holding_process(lake.url)
     try:
         assert proc.stdout.readline().strip() == "held"
         proc.kill()  # SIGKILL: its lock stays, and nobody renews it
