@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import logging
 import threading
 import time
 from collections import Counter
@@ -16,7 +17,6 @@ import pytest
 from mrf_assets.tic import ingest as ingest_module
 from mrf_assets.tic.lake import Lake
 from mrf_assets.tic.parallel import WORKERS_ENV
-from mrf_assets.tic.partition_lock import partition_lock
 from mrf_assets.tic.views import scan_denormalized_rates
 from payer_handlers import load_registry
 from payer_handlers.registry import DEFAULT_REGISTRY
@@ -24,6 +24,7 @@ from tests.conftest import DEMO
 from tests.support import reference
 from tests.support.dagster_runs import check_results, materialize, run_log
 from tests.support.lake_rows import rate_tuples, table
+from tests.support.partition_locks import hold_in_thread
 from tests.support.registries import sloppy_in_network, toc_listing, write_registry
 
 CMS_V1_REMOTE = {"https://www.cms.gov/some_provider_group.json": json.loads((DEMO / "cms-v1" / "provider-reference.json").read_text())}
@@ -100,13 +101,7 @@ def test_a_run_waits_while_another_writes_its_partition(tmp_path, instance):
     is going) waits for it instead of removing its parts; the log names the other run."""
     lake_url = str(tmp_path / "lake")
     held, release = threading.Event(), threading.Event()
-
-    def other_run() -> None:
-        with partition_lock(Lake(lake_url), "2026-11", "cms-v2", "run other-1234"):
-            held.set()
-            release.wait(10)
-    other = threading.Thread(target=other_run)
-    other.start()
+    other = hold_in_thread(Lake(lake_url), "cms-v2", "run other-1234", held, logging.getLogger(__name__), release)
     assert held.wait(5)
     threading.Timer(1.0, release.set).start()
     started = time.monotonic()

@@ -70,6 +70,7 @@ def test_an_items_texts_keep_their_dictionary_past_the_other_columns_limit(tmp_p
     assert sizes["name"] < 5_000 * 111 + 20_000 * 4 and sizes["description"] < 5_000 * 211 + 20_000 * 4
     assert sizes["provider_group_id"] > 15_000 * 100  # gave up on its dictionary: most rows' text in full
 
+
 def test_statistics_only_where_a_reader_can_skip_row_groups(tmp_path):
     from mrf_assets.tic.tables import RATES
 
