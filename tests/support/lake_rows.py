@@ -13,6 +13,17 @@ def table(lake: Lake, name: str, month: str, payer: str) -> pl.DataFrame:
     return pl.from_arrow(lake.read(name, month, payer, TABLES.get(name)))
 
 
+def sorted_tables(lake: Lake, month: str, payer: str) -> dict[str, pl.DataFrame]:
+    """The normalized tables of a partition, each sorted by every column: two parsers' lakes compare equal."""
+    out = {}
+    for name in ("rates", "provider_sets", "providers", "organizations", "rejects"):
+        frame = table(lake, name, month, payer)
+        if name == "rejects":  # the rest of a reject (its raw text, the run) differs by parser and run
+            frame = frame.select("file_id", "position", "level", "reason", "rows")
+        out[name] = frame.sort(frame.columns)
+    return out
+
+
 def rate_tuples(lake: Lake, month: str, payer: str, file_id: str | None = None) -> list[tuple]:
     rates = scan_denormalized_rates(lake, month, payer).collect()
     if file_id:

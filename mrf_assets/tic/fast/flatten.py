@@ -148,7 +148,10 @@ def _flatten(items: pa.Table, first: int, norm: Normalizer, references: Referenc
         batch.reject(prices.take(np.flatnonzero(failed)).frame().join(failures, on="rate_id", how="inner").select(
             position.alias("position"), pl.col("failure").alias("reason"), pl.lit(1).alias("rows"),
             _record(*PRICE_FIELDS).alias("record")), "price")
-    set_of_rate, set_sizes, set_uuids = _provider_sets(norm, members, pool, len(fanout))
+    # As on the reference path, a rate none of whose prices is written has no provider set written either.
+    live = np.zeros(len(fanout), dtype=bool)
+    live[rate_id] = True
+    set_of_rate, set_sizes, set_uuids = _provider_sets(norm, members.of_rates(live), pool, len(fanout))
     at = set_of_rate[rate_id]
     has_set = at >= 0  # a price whose groups all failed has no set (its rows are rejects)
     kept = np.flatnonzero(has_set)

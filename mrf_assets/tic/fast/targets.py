@@ -36,6 +36,11 @@ class Members:
         return Members(np.asarray(rate_id, dtype=np.int64), np.asarray(row, dtype=np.int64),
                         np.asarray(states, dtype=np.uint64).reshape(2, -1))
 
+    def of_rates(self, live: np.ndarray) -> "Members":
+        """The members of the rates marked in `live` (a mask by rate_id), in the same order."""
+        keep = live[self.rate_id]
+        return self if keep.all() else Members(self.rate_id[keep], self.row[keep], self.states[:, keep])
+
 
 RESOLVED = {"key": pl.String, "group_uuid": pl.Binary, "org_uuid": pl.Binary, "failure": pl.String}
 
