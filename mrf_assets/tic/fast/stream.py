@@ -12,9 +12,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import queue
 import tempfile
-import threading
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -27,12 +25,13 @@ from mrf_assets.tic.fast.decode import item_decoder, load_json
 from mrf_assets.tic.fast.file_references import FileReferences
 from mrf_assets.tic.fast.flatten import flatten
 from mrf_assets.tic.fast.giant import rate_chunks
+from mrf_assets.tic.fast.read_ahead import decompressed_blocks
 from mrf_assets.tic.fast.runs import Batches, Piece, elements, portions
-from mrf_assets.tic.fast.scan import BLOCK, TopLevelScanner
+from mrf_assets.tic.fast.scan import TopLevelScanner
 from mrf_assets.tic.fast.targets import InlineGroups
 from mrf_assets.tic.in_network import HEADER_KEYS
 from mrf_assets.tic.normalize import Normalizer
-from mrf_assets.tic.sources import SourceError, open_json
+from mrf_assets.tic.sources import SourceError
 from mrf_assets.tic.values import text
 
 BATCH_BYTES = 6 << 20  # of item JSON per Arrow batch: with two flatten threads, the best speed under 1 GB
@@ -47,28 +46,6 @@ FLATTEN_THREADS = min(2, os.cpu_count() or 1)
 
 class _NeedsReferences(Exception):
     """Items referenced provider groups before the file's provider_references were read."""
-
-
-def _blocks(path: Path, stat: dict):
-    """Decompressed blocks, read on a separate thread so inflating overlaps scanning and decoding."""
-    out: queue.Queue = queue.Queue(maxsize=2)
-
-    def produce() -> None:
-        try:
-            with open_json(path) as stream:
-                stat["container"] = stream.container
-                while block := stream.read(BLOCK):
-                    out.put(block)
-                stat["json_bytes"] = stream.bytes_read
-            out.put(None)
-        except BaseException as exc:  # handed to the consumer, which raises it in its own thread
-            out.put(exc)
-
-    threading.Thread(target=produce, daemon=True).start()
-    while (block := out.get()) is not None:
-        if isinstance(block, BaseException):
-            raise block
-        yield block
 
 
 class FastFile:
@@ -115,7 +92,7 @@ class FastFile:
         refs_size = refs_batches = read = 0
         with tempfile.TemporaryDirectory(prefix="mrf-giant-") as spill:
             scanner = TopLevelScanner(max_element_bytes=GIANT_ITEM, spill_dir=spill)
-            for block in _blocks(self.path, self.stat):
+            for block in decompressed_blocks(self.path, self.stat):
                 for event in scanner.feed(block):
                     kind, key = event[0], event[1]
                     if kind == "scalar" and key in HEADER_KEYS and not frozen:
