@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import json
 
+import pyarrow as pa
 import pytest
 
-from mrf_assets.tic.fast.decode import (ITEM_SCHEMA, TEXT_ID_ITEM_SCHEMA, check_utf8, item_decoder, quote_group_ids,
-                                        quote_reference_ids)
+from mrf_assets.tic.fast.decode import (ITEM_SCHEMA, TEXT_ID_ITEM_SCHEMA, IdDecoder, check_utf8, item_decoder,
+                                        quote_group_ids, quote_reference_ids)
 
 
 @pytest.mark.parametrize("raw, expected", [
@@ -58,6 +59,21 @@ def test_a_file_stays_on_text_ids_once_a_batch_needed_them():
     assert items.text_ids and decimal["negotiated_rates"][0][0]["provider_references"].as_py() == ["690.64500"]
     later = items.decode([item % b"7"])  # integers as the same text, no failed integer decode first
     assert later.schema == TEXT_ID_ITEM_SCHEMA and later["negotiated_rates"][0][0]["provider_references"].as_py() == ["7"]
+
+
+@pytest.mark.parametrize("value, quoted", [(b'"12.5"', False), (b"12.5", True)])
+def test_ids_are_quoted_only_when_an_id_can_be_what_failed(value, quoted):
+    """A quoted rate fails whatever the ids are: the batch is not quoted and decoded again for nothing."""
+    passes = []
+    items = IdDecoder(ITEM_SCHEMA, TEXT_ID_ITEM_SCHEMA, lambda data: passes.append(1) or quote_reference_ids(data))
+    item = (b'{"negotiated_rates":[{"provider_references":[1.5],'
+            b'"negotiated_prices":[{"negotiated_rate":%s}]}]}' % value)
+    if quoted:
+        assert items.decode([item])["negotiated_rates"][0][0]["provider_references"].as_py() == ["1.5"]
+    else:
+        with pytest.raises(pa.ArrowInvalid, match=r"negotiated_rate\) changed from number to string in row 0"):
+            items.decode([item])
+    assert len(passes) == quoted and items.text_ids == quoted
 
 
 @pytest.mark.parametrize("text", [b"", b'{"name":"plain"}', '{"name":"Clínica Niño 😀"}'.encode()])

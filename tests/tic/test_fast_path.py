@@ -88,11 +88,16 @@ def group():
         st.fixed_dictionaries({"npi": st.lists(st.one_of(NPI, st.none()), max_size=3)}, optional={"tin": tin}))
 
 
+def odd_now_and_then(rate):
+    """Now and then a null rate (a reject) or a quoted one (Arrow refuses it; the reference rules read it)."""
+    return st.sampled_from([rate] * 18 + [None, str(rate)])
+
+
 def price():
     return st.fixed_dictionaries(
         {"negotiated_type": st.sampled_from(["negotiated", "fee schedule", "percentage", "bogus"]),
          "negotiated_rate": st.one_of(st.floats(0.01, 1e6, allow_nan=False).map(lambda x: round(x, 2)),
-                                      st.integers(0, 10_000)),
+                                      st.integers(0, 10_000)).flatmap(odd_now_and_then),
          "expiration_date": st.sampled_from(["9999-12-31", "2025-01-01", "12/31/2024"]),
          "billing_class": st.sampled_from(["professional", "institutional", "both"])},
         optional={"service_code": st.lists(st.sampled_from(["1", "11", "02", "CSTM-00", " 22 ", None]), max_size=3),
@@ -138,20 +143,22 @@ def documents(draw):
     order = list(doc)
     draw(st.randoms(use_true_random=False)).shuffle(order)
     return ({k: doc[k] for k in order}, draw(st.sampled_from([None, 1, 4])), draw(st.booleans()),
-            draw(st.sampled_from([stream.BATCH_BYTES, 1, 300])))
+            draw(st.sampled_from([stream.BATCH_BYTES, 1, 300])), draw(st.sampled_from([stream.MAX_SKIPS, 0, 1])))
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(documents())
 def test_generated_files_equal_reference(tmp_path_factory, case):
-    doc, indent, ascii_only, batch_bytes = case
+    doc, indent, ascii_only, batch_bytes, max_skips = case
     root = tmp_path_factory.mktemp("gen")
     body = RAW.sub(r"\1", json.dumps(doc, indent=indent, ensure_ascii=ascii_only)).encode()
     path = root / ("in.json.gz" if random.random() < 0.5 else "in.json")
     path.write_bytes(gzip.compress(body) if path.suffix == ".gz" else body)
-    # small batches split the scanner's runs of items and references between batches
+    # small batches split the scanner's runs of items and references between batches; a batch that
+    # Arrow cannot decode skips items one by one, or is read in Python at once
     with mock.patch.object(stream, "BATCH_BYTES", batch_bytes), \
-            mock.patch.object(stream, "FIRST_REFERENCE_BYTES", max(1, batch_bytes // 4)):
+            mock.patch.object(stream, "FIRST_REFERENCE_BYTES", max(1, batch_bytes // 4)), \
+            mock.patch.object(stream, "MAX_SKIPS", max_skips):
         ref, fast = assert_same(root, path)
     assert fast[0]["status"] == ref[0]["status"]
 
@@ -248,6 +255,38 @@ def test_a_batch_falling_back_after_the_references_keeps_every_group(tmp_path):
     path.write_text(json.dumps(doc))
     _, [stat] = assert_same(tmp_path, path)
     assert stat["items_fallback"] == 1 and stat["rows"] == 2
+
+
+@pytest.mark.parametrize("odd, max_skips, in_python", [
+    ((7, 30, 33), 16, 3),
+    ((7, 30, 33), 1, 1 + 32),  # item 7 is skipped, then items 8-39 go to Python
+    ((7, 30, 31), 16, 1 + 1 + 9),  # two odd items in a row: 31-39 go to Python
+])
+def test_a_batch_with_odd_values_sends_only_their_items_to_the_reference_rules(tmp_path, monkeypatch, odd, max_skips,
+                                                                                 in_python):
+    """A quoted rate must not send its whole batch to the reference rules (~20x slower): only the items
+    with odd values are read in Python, up to MAX_SKIPS of them per batch or two in a row; then the rest
+    of the batch is."""
+    monkeypatch.setattr(stream, "MAX_SKIPS", max_skips)
+    monkeypatch.setattr(stream, "BATCH_BYTES", 1 << 20)  # every item in one batch
+
+    def item(n: int) -> dict:
+        rate = f"{n}.5" if n in odd else n + 0.5
+        return {"negotiation_arrangement": "ffs", "name": f"n{n}", "billing_code_type": "CPT",
+                "billing_code_type_version": "2024", "billing_code": str(27000 + n), "description": "d",
+                "negotiated_rates": [{"provider_references": [n % 3], "negotiated_prices": [
+                    {"negotiated_type": "negotiated", "negotiated_rate": rate, "expiration_date": "9999-12-31",
+                     "billing_class": "professional"}]}]}
+
+    doc = {"reporting_entity_name": "x", "last_updated_on": "2026-11-01", "version": "1.0.0",
+           "provider_references": [{"provider_group_id": g, "provider_groups": [
+               {"npi": [1730666900 + g], "tin": {"type": "ein", "value": f"12-345678{g}"}}]} for g in range(3)],
+           "in_network": [item(n) for n in range(40)]}
+    path = tmp_path / "in.json"
+    path.write_text(json.dumps(doc))
+    _, [stat] = assert_same(tmp_path, path)
+    assert stat["items_fallback"] == in_python and stat["rows"] == 40
+    assert "changed from number to string" in stat["fallback_reason"]
 
 
 def test_files_sharing_groups_write_each_group_and_organization_once(tmp_path, monkeypatch):

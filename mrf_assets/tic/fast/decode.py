@@ -47,6 +47,7 @@ _REFERENCE_LIST = re.compile(rb'("provider_references"\s*:\s*\[)([^\]"\[{]*)')  
 _EXACT_LISTS = re.compile(rb"(?:(?:" + _ID + rb")(?:,(?:" + _ID + rb"))*\])*")  # "]"-terminated, no whitespace
 _GROUP_ID = re.compile(rb'("provider_group_id"\s*:\s*)(' + _ID + rb')(?=\s*[,}])')
 MIN_BLOCK = 8 << 20
+_OTHER_COLUMN = re.compile(r"Column\((?!/negotiated_rates/\[\]/provider_references/)")  # Arrow names where it stopped
 
 
 def quote_reference_ids(data: bytes) -> bytes:
@@ -115,8 +116,9 @@ class IdDecoder:
         if not self.text_ids:
             try:
                 return decode_lines(pieces, self.numbers)
-            except pa.ArrowInvalid:
-                pass  # decimal ids, or a value the text ids cannot take either (then that error is raised)
+            except pa.ArrowInvalid as exc:  # decimal ids, or a value the text ids cannot take either
+                if _OTHER_COLUMN.search(str(exc)):
+                    raise  # not an id: quoting the ids would only fail again, after a pass over the batch
         table = decode_lines(pieces, self.text, self.quote)
         self.text_ids = True
         return table

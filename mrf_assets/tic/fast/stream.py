@@ -1,9 +1,9 @@
 """The fast path for one in-network file: bytes -> items (scan) -> Arrow (decode) -> rows (flatten).
 
-It produces exactly the reference path's rows. What it cannot decode (a batch with a value the Arrow
-schema does not take, e.g. quoted numbers) goes through the reference Normalizer item by item, counted
-in `items_fallback`; a file whose provider ids are decimals is decoded with text ids from the first
-batch that needs them. A giant item (over GIANT_ITEM bytes) is spilled to disk by the scanner and
+It produces exactly the reference path's rows. An item with a value that the Arrow schema does not take
+(e.g. a quoted number) goes through the reference Normalizer, counted in `items_fallback`, and the rest
+of its batch is decoded again. A file whose provider ids are decimals is decoded with text ids from the
+first batch that needs them. A giant item (over GIANT_ITEM bytes) is spilled to disk by the scanner and
 decoded in chunks of its negotiated rates, so memory stays bounded by a chunk, not the item.
 """
 
@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 import tempfile
 from collections import deque
 from collections.abc import Callable
@@ -42,6 +43,12 @@ GIANT_ITEM = 64 << 20
 PROVIDER_ROWS = 200_000
 # Arrow decoding, polars and numpy release the GIL, so two batches flatten on two cores at once.
 FLATTEN_THREADS = min(2, os.cpu_count() or 1)
+# Items with a value Arrow refuses that a batch skips (each read by the reference rules, the rest of
+# the batch decoded again) before the rest of it is read in Python: a few odd values cost about their
+# batch's decoding again, not the batch read in Python (~20x slower). Two odd items in a row end the
+# skipping too, so a file of them costs two failed decodes per batch more.
+MAX_SKIPS = 16
+_FAILED_ROW = re.compile(r" in row (\d+)$")  # where Arrow's decoder stopped, when its message says
 
 
 class _NeedsReferences(Exception):
@@ -162,28 +169,46 @@ class FastFile:
                 self.flush(rates=future.result())
 
     def _convert(self, batch: list[Piece], first: int, refs_done: bool, references, rate_offset: int,
-                 new_items: bool) -> pa.Table | None:
-        norm = self.norm
+                 new_items: bool, skips: int = 0) -> pa.Table | None:
         try:
             items = self.items.decode(batch)
             rates = pc.list_flatten(items.column("negotiated_rates").combine_chunks())
             if not _finite_rates(rates):  # Arrow reads NaN and Infinity, which are not JSON
                 raise pa.ArrowInvalid("a negotiated_rate is not finite: the reference rules decide")
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
-            with norm.lock:
-                self.refs.give_python(norm)
-                self.stat.setdefault("fallback_reason", str(exc)[:300])
-                blobs = elements(batch)
-                norm.counts["items_fallback"] += len(blobs) if new_items else 0
-                for offset, blob in enumerate(blobs):
-                    item = _load_item(blob, first + offset)
-                    if not refs_done and _uses_references(item):
-                        raise _NeedsReferences()
-                    norm.add_item(item, first + offset, rate_offset=rate_offset, new_item=new_items)
+            failure = str(exc)  # only its text: its traceback holds the batch's lines while the rest is tried
+        else:
+            if not refs_done and _arrow_uses_references(rates):
+                raise _NeedsReferences()
+            return flatten(items, first, self.norm, references, self.inline_groups, rate_offset, new_items)
+        self.stat.setdefault("fallback_reason", failure[:300])
+        blobs, found = elements(batch), _FAILED_ROW.search(failure)
+        row = int(found.group(1)) if found else len(blobs)
+        if row >= len(blobs) or skips >= MAX_SKIPS or (skips and not row):  # two in a row: likely many more
+            self._read_apart(blobs, first, refs_done, rate_offset, new_items)
             return None
-        if not refs_done and _arrow_uses_references(rates):
-            raise _NeedsReferences()
-        return flatten(items, first, norm, references, self.inline_groups, rate_offset, new_items)
+        # Arrow stopped at the item with the odd value: the items before it decode, that one goes to the
+        # reference rules, and the rest are decoded again.
+        parts = [self._convert(blobs[:row], first, refs_done, references, rate_offset, new_items, MAX_SKIPS)
+                 if row else None]
+        self._read_apart(blobs[row : row + 1], first + row, refs_done, rate_offset, new_items)
+        if row + 1 < len(blobs):
+            parts.append(self._convert(blobs[row + 1 :], first + row + 1, refs_done, references, rate_offset,
+                                       new_items, skips + 1))
+        parts = [part for part in parts if part is not None]
+        return pa.concat_tables(parts) if parts else None
+
+    def _read_apart(self, blobs: list[bytes], first: int, refs_done: bool, rate_offset: int, new_items: bool) -> None:
+        """Items read in Python and normalized by the reference rules, one by one."""
+        norm = self.norm
+        with norm.lock:
+            self.refs.give_python(norm)
+            norm.counts["items_fallback"] += len(blobs) if new_items else 0
+            for offset, blob in enumerate(blobs):
+                item = _load_item(blob, first + offset)
+                if not refs_done and _uses_references(item):
+                    raise _NeedsReferences()
+                norm.add_item(item, first + offset, rate_offset=rate_offset, new_item=new_items)
 
     def _add_references(self, header: dict, events: list[tuple]) -> None:
         """Hand a batch of references to a flatten thread (they are decoded and resolved column-wise
