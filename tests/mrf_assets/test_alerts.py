@@ -33,7 +33,7 @@ def receiver():
 
 
 def tick(defs, instance, cursor):
-    sensor = defs.get_sensor_def(SENSOR_NAME)
+    sensor = defs.resolve_sensor_def(SENSOR_NAME)
     with dg.build_sensor_context(instance=instance, cursor=cursor, definitions=defs) as context:
         result = sensor.evaluate_tick(context)
     return result.cursor
@@ -55,7 +55,7 @@ def sloppy_defs(tmp_path, payer_web, monkeypatch, receiver, extra: str = ""):
 
 def test_one_alert_per_failed_check_and_never_twice(tmp_path, instance, payer_web, monkeypatch, receiver):
     defs = sloppy_defs(tmp_path, payer_web, monkeypatch, receiver)
-    assert defs.get_sensor_def(SENSOR_NAME).default_status == dg.DefaultSensorStatus.RUNNING
+    assert defs.resolve_sensor_def(SENSOR_NAME).default_status == dg.DefaultSensorStatus.RUNNING
     cursor = tick(defs, instance, None)
     assert receiver.posts == []
     result = run(defs, instance, "sloppy")

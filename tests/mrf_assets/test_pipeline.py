@@ -51,8 +51,7 @@ def test_demo_payer_through_dagster(tmp_path, instance, payer, folder):
     assert set(checks) == {"completeness", "accuracy", "reconciliation", "referential_integrity",
                            "rate_uuid_unique", "volume_change"}
     assert all(c.passed for c in checks.values()), {k: c.metadata for k, c in checks.items()}
-    materialized = {m.asset_key.to_user_string() for m in result.get_asset_materialization_events() and
-                    [e.event_specific_data.materialization for e in result.get_asset_materialization_events()]}
+    materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
     assert materialized == {"payer_toc", "mrf_file_list", "normalized_rates", "provider_sets", "organizations",
                             "providers"}
 

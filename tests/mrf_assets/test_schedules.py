@@ -34,7 +34,7 @@ def instance():
 
 
 def tick(defs, slug: str, when: dt.datetime):
-    schedule = defs.get_schedule_def(schedule_name(slug))
+    schedule = defs.resolve_schedule_def(schedule_name(slug))
     context = dg.build_schedule_context(instance=dg.DagsterInstance.get(), scheduled_execution_time=when,
                                         repository_def=defs.get_repository_def())
     return schedule.evaluate_tick(context)
@@ -44,7 +44,7 @@ def tick(defs, slug: str, when: dt.datetime):
     ("priority-health", 1, "0 6 1 * *"), ("aetna", 5, "0 6 5 * *"), ("hcsc-il", 21, "0 6 21 * *"),
 ])
 def test_fires_on_posting_day_for_that_month(defs, slug, day, cron):
-    assert defs.get_schedule_def(schedule_name(slug)).cron_schedule == cron
+    assert defs.resolve_schedule_def(schedule_name(slug)).cron_schedule == cron
     result = tick(defs, slug, dt.datetime(2026, 3, day, 6, tzinfo=dt.timezone.utc))
     [request] = result.run_requests
     assert request.partition_key == f"2026-03-01|{slug}"
@@ -52,7 +52,7 @@ def test_fires_on_posting_day_for_that_month(defs, slug, day, cron):
 
 
 def test_day_31_is_clamped_to_short_months(defs):
-    schedule = defs.get_schedule_def(schedule_name("late-blue"))
+    schedule = defs.resolve_schedule_def(schedule_name("late-blue"))
     assert schedule.cron_schedule == "0 6 28-31 * *"
     assert schedule.default_status == dg.DefaultScheduleStatus.STOPPED  # disabled payer
     feb = tick(defs, "late-blue", dt.datetime(2026, 2, 28, 6, tzinfo=dt.timezone.utc))
@@ -64,4 +64,4 @@ def test_day_31_is_clamped_to_short_months(defs):
 
 
 def test_enabled_payers_schedules_run_by_default(defs):
-    assert defs.get_schedule_def(schedule_name("aetna")).default_status == dg.DefaultScheduleStatus.RUNNING
+    assert defs.resolve_schedule_def(schedule_name("aetna")).default_status == dg.DefaultScheduleStatus.RUNNING

@@ -26,7 +26,7 @@ def instance():
 
 
 def tick(defs, instance, cursor=None):
-    sensor = defs.get_sensor_def(SENSOR_NAME)
+    sensor = defs.resolve_sensor_def(SENSOR_NAME)
     with dg.build_sensor_context(instance=instance, cursor=cursor, definitions=defs,
                                  resources=defs.resources) as context:
         return sensor.evaluate_tick(context)
