@@ -257,6 +257,28 @@ def test_a_batch_falling_back_after_the_references_keeps_every_group(tmp_path):
     assert stat["items_fallback"] == 1 and stat["rows"] == 2
 
 
+def test_references_after_items_already_flattened_are_read_first(tmp_path, monkeypatch):
+    """A TIN's business name is the one seen first, and the reference path reads references first. Items
+    with inline groups (found by hypothesis) may be flattened before the references that follow them are
+    read: then the file is read again, references first, so the organization's name does not depend on
+    the batch size."""
+    monkeypatch.setattr(stream, "BATCH_BYTES", 1)
+    price = {"negotiated_type": "negotiated", "negotiated_rate": 1.0, "expiration_date": "9999-12-31",
+             "billing_class": "professional"}
+    group = {"npi": [1730666900], "tin": {"type": "ein", "value": "12-3456789", "business_name": "Inline name"}}
+    doc = {"reporting_entity_name": "x", "last_updated_on": "2026-11-01", "version": "1.0.0",
+           "in_network": [{"negotiation_arrangement": "ffs", "name": "n", "billing_code_type": "CPT",
+                           "billing_code_type_version": "2024", "billing_code": "27447", "description": "d",
+                           "negotiated_rates": [{"provider_groups": [group], "negotiated_prices": [price]}]}],
+           "provider_references": [{"provider_group_id": 0, "provider_groups": [
+               {"npi": [1730666900], "tin": {"type": "ein", "value": "12-3456789", "business_name": "Its name"}}]}]}
+    path = tmp_path / "in.json"
+    path.write_text(json.dumps(doc))
+    _, [stat] = assert_same(tmp_path, path)
+    assert stat["passes"] == 2
+    assert table(Lake(str(tmp_path / "fast")), "organizations", "2026-11", "p")["business_name"].to_list() == ["Its name"]
+
+
 @pytest.mark.parametrize("odd, max_skips, in_python", [
     ((7, 30, 33), 16, 3),
     ((7, 30, 33), 1, 1 + 32),  # item 7 is skipped, then items 8-39 go to Python
