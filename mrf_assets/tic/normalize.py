@@ -52,7 +52,7 @@ class Target:
 
 class Normalizer:
     """Normalizes one file. `seen_groups`/`seen_orgs`/`seen_sets` are shared across the files of a
-    partition so a provider group, organization or provider set is written once; the caller merges
+    partition so a provider group, an organization's name or a provider set is written once; the caller merges
     `new_*` (and `sets.new`) into them on success."""
 
     def __init__(self, ctx: FileContext, fetch_remote: Callable[[str], list[dict]],
@@ -64,6 +64,7 @@ class Normalizer:
         self._checked: set[bytes] = set()  # ids the reference rules met in this file: asked once each
         self.references: dict[str, list[Target]] = {}
         self._org_uuids: dict[tuple, bytes] = {}
+        self._named: set[tuple[bytes, str | None]] = set()  # (organization, business name) pairs met
         self.counts: Counter = Counter()
         self.rates, self.providers = Columns(RATES), Columns(PROVIDERS)
         self.orgs, self.rejects = Columns(ORGANIZATIONS), Columns(REJECTS)
@@ -93,12 +94,15 @@ class Normalizer:
             npi_values = sorted({n for n in coerced if n is not None})
             invalid = coerced.count(None)
         group_uuid = stable_uuid("group", org_uuid, *npi_values, "invalid", invalid, "networks", *networks)
-        if org_uuid not in self._checked:
-            self._checked.add(org_uuid)
-            if org_uuid not in self.seen_orgs and org_uuid not in self.new_orgs:
-                self.new_orgs.add(org_uuid)
+        name = text(tin.get("business_name"))
+        if (org_uuid, name) not in self._named:
+            self._named.add((org_uuid, name))
+            # each name a TIN is given is written once; the partition's merge keeps one (merge_organizations)
+            listing = stable_uuid("org", tin_type, tin_value, name)
+            if listing not in self.seen_orgs and listing not in self.new_orgs:
+                self.new_orgs.add(listing)
                 self.orgs.append(organization_uuid=org_uuid, tin_type=tin_type, tin_value=tin_value,
-                                 business_name=text(tin.get("business_name")))
+                                 business_name=name)
         if group_uuid not in self._checked:
             self._checked.add(group_uuid)
             if group_uuid not in self.seen_groups and group_uuid not in self.new_groups:

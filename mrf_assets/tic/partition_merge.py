@@ -38,12 +38,18 @@ def deduplicate(writer: PartitionWriter, key: str) -> None:
 
 
 def merge_organizations(writer: PartitionWriter) -> None:
-    """Organizations are few (one per TIN): merged whole, keeping a business name any file gave."""
-    if len(writer.parts) <= 1:
+    """Organizations are few (one per TIN): merged whole. Files write each name a TIN is given, and the
+    merge keeps the smallest non-empty one ("" when it has no other, null when none): the same name
+    whatever order the files, their items and the threads that flatten them come in."""
+    if not writer.parts:
         return
     frame = pl.concat([pl.from_arrow(pq.read_table(posixpath.join(writer.dir, p["path"]), filesystem=writer.lake.fs))
                        for p in writer.parts])
-    writer.parts.clear()
+    if len(writer.parts) == 1 and frame["organization_uuid"].is_unique().all():
+        return
+    name = pl.col("business_name")
     merged = frame.group_by("organization_uuid", maintain_order=True).agg(
-        pl.col("tin_type").first(), pl.col("tin_value").first(), pl.col("business_name").drop_nulls().first())
+        pl.col("tin_type").first(), pl.col("tin_value").first(),
+        pl.coalesce(name.filter(name != "").min(), name.filter(name == "").first()).alias("business_name"))
+    writer.parts.clear()
     writer.write_table(merged.to_arrow().cast(TABLES["organizations"]), key="dedup")

@@ -257,26 +257,52 @@ def test_a_batch_falling_back_after_the_references_keeps_every_group(tmp_path):
     assert stat["items_fallback"] == 1 and stat["rows"] == 2
 
 
-def test_references_after_items_already_flattened_are_read_first(tmp_path, monkeypatch):
-    """A TIN's business name is the one seen first, and the reference path reads references first. Items
-    with inline groups (found by hypothesis) may be flattened before the references that follow them are
-    read: then the file is read again, references first, so the organization's name does not depend on
-    the batch size."""
-    monkeypatch.setattr(stream, "BATCH_BYTES", 1)
+@pytest.mark.parametrize("references_last", [False, True])
+@pytest.mark.parametrize("batch_bytes", [1, stream.BATCH_BYTES])
+def test_a_tins_business_name_does_not_depend_on_the_order_it_is_read_in(tmp_path, monkeypatch, batch_bytes,
+                                                                       references_last):
+    """A TIN given several names keeps the smallest non-empty one, on both paths. Found by hypothesis:
+    "the first name seen" depended on which flatten thread recorded it first, and on whether items were
+    flattened before the references that follow them."""
+    monkeypatch.setattr(stream, "BATCH_BYTES", batch_bytes)
     price = {"negotiated_type": "negotiated", "negotiated_rate": 1.0, "expiration_date": "9999-12-31",
              "billing_class": "professional"}
-    group = {"npi": [1730666900], "tin": {"type": "ein", "value": "12-3456789", "business_name": "Inline name"}}
+    tin = lambda name: {"type": "ein", "value": "12-3456789", **name}  # noqa: E731
+    item = lambda name: {"negotiation_arrangement": "ffs", "name": "n", "billing_code_type": "CPT",  # noqa: E731
+                         "billing_code_type_version": "2024", "billing_code": "27447", "description": "d",
+                         "negotiated_rates": [{"negotiated_prices": [price],
+                                               "provider_groups": [{"npi": [1730666900], "tin": tin(name)}]}]}
+    references = [{"provider_group_id": 0, "provider_groups": [{"npi": [1285613760], "tin": tin({})}]},
+                  {"provider_group_id": 1, "provider_groups": [{"npi": [1285613760],
+                                                                "tin": tin({"business_name": "Acme Medical"})}]}]
+    doc = {"reporting_entity_name": "x", "last_updated_on": "2026-11-01", "version": "1.0.0",
+           "provider_references": references,
+           "in_network": [item({"business_name": "ACME MEDICAL GROUP"}), item({"business_name": ""}), item({})]}
+    if references_last:
+        doc["provider_references"] = doc.pop("provider_references")
+    path = tmp_path / "in.json"
+    path.write_text(json.dumps(doc))
+    assert_same(tmp_path, path)
+    organizations = table(Lake(str(tmp_path / "fast")), "organizations", "2026-11", "p")
+    assert organizations.select("tin_value", "business_name").rows() == [("123456789", "ACME MEDICAL GROUP")]
+
+
+def test_an_organization_named_only_blank_keeps_the_blank(tmp_path):
+    """"" is a name given, null none given: the merge prefers any other name, then "", then null."""
+    group = lambda value, **name: {"npi": [1730666900], "tin": {"type": "ein", "value": value, **name}}  # noqa: E731
     doc = {"reporting_entity_name": "x", "last_updated_on": "2026-11-01", "version": "1.0.0",
            "in_network": [{"negotiation_arrangement": "ffs", "name": "n", "billing_code_type": "CPT",
                            "billing_code_type_version": "2024", "billing_code": "27447", "description": "d",
-                           "negotiated_rates": [{"provider_groups": [group], "negotiated_prices": [price]}]}],
-           "provider_references": [{"provider_group_id": 0, "provider_groups": [
-               {"npi": [1730666900], "tin": {"type": "ein", "value": "12-3456789", "business_name": "Its name"}}]}]}
+                           "negotiated_rates": [{"negotiated_prices": [
+                               {"negotiated_type": "negotiated", "negotiated_rate": 1.0,
+                                "expiration_date": "9999-12-31", "billing_class": "professional"}],
+                               "provider_groups": [group("11-1111111", business_name=""), group("11-1111111"),
+                                                   group("22-2222222")]}]}]}
     path = tmp_path / "in.json"
     path.write_text(json.dumps(doc))
-    _, [stat] = assert_same(tmp_path, path)
-    assert stat["passes"] == 2
-    assert table(Lake(str(tmp_path / "fast")), "organizations", "2026-11", "p")["business_name"].to_list() == ["Its name"]
+    assert_same(tmp_path, path)
+    organizations = table(Lake(str(tmp_path / "fast")), "organizations", "2026-11", "p").sort("tin_value")
+    assert organizations.select("tin_value", "business_name").rows() == [("111111111", ""), ("222222222", None)]
 
 
 @pytest.mark.parametrize("odd, max_skips, in_python", [

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
 import uuid
 
 import polars as pl
 import pyarrow as pa
+import pytest
 
 from mrf_assets.tic.lake import Lake
 from mrf_assets.tic.partition_merge import deduplicate, merge_organizations
@@ -34,13 +36,29 @@ def test_a_group_two_workers_wrote_is_kept_once_from_the_first_part(tmp_path):
     assert len(writer.parts) == 3  # the first and last parts untouched, the second rewritten without b
 
 
-def test_organizations_keep_a_business_name_any_part_gave(tmp_path):
+def organizations(*names: str | None) -> pa.Table:
+    return pa.table({"organization_uuid": ids(*["org"] * len(names)), "tin_type": ["ein"] * len(names),
+                     "tin_value": ["123456789"] * len(names), "business_name": list(names)}
+                    ).cast(TABLES["organizations"])
+
+
+@pytest.mark.parametrize("names", list(itertools.permutations([None, "Other", "", "Clinic"])))
+def test_organizations_keep_the_smallest_name_whatever_order_the_parts_come_in(tmp_path, names):
     lake = Lake(str(tmp_path))
     writer = lake.writer("organizations", "2026-11", "p", "run", TABLES["organizations"])
-    for name in (None, "Clinic", "Other"):
-        writer.write_table(pa.table({"organization_uuid": ids("org"), "tin_type": ["ein"], "tin_value": ["123456789"],
-                                     "business_name": [name]}).cast(TABLES["organizations"]))
+    for name in names:
+        writer.write_table(organizations(name))
     merge_organizations(writer)
     writer.commit()
     rows = lake.read("organizations", "2026-11", "p", TABLES["organizations"]).to_pylist()
     assert [(r["tin_value"], r["business_name"]) for r in rows] == [("123456789", "Clinic")]
+
+
+def test_a_part_with_two_names_of_one_organization_is_merged(tmp_path):
+    lake = Lake(str(tmp_path))
+    writer = lake.writer("organizations", "2026-11", "p", "run", TABLES["organizations"])
+    writer.write_table(organizations("", None))
+    merge_organizations(writer)
+    writer.commit()
+    rows = lake.read("organizations", "2026-11", "p", TABLES["organizations"]).to_pylist()
+    assert [(r["tin_value"], r["business_name"]) for r in rows] == [("123456789", "")]

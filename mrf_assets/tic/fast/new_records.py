@@ -9,6 +9,7 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
+from mrf_assets.tic.fast.references import stable_uuids
 from mrf_assets.tic.normalize import Normalizer
 from mrf_assets.tic.seen import SeenIds, id_keys, take_unseen
 from mrf_assets.tic.tables import ORGANIZATIONS, PROVIDERS
@@ -18,7 +19,8 @@ from mrf_assets.tic.tables import ORGANIZATIONS, PROVIDERS
 class NewRecords:
     """A batch's organizations and provider groups, first listings only, in the lake's tables; which of
     them the partition has not written yet is decided in file order (`record`)."""
-    orgs: pa.Table
+    orgs: pa.Table  # one row per name a TIN is given (the partition's merge keeps one)
+    listings: pa.Array  # each org row's id as the Normalizer writes it: stable_uuid("org", type, value, name)
     group_uuids: pa.Array
     providers: pa.Table  # the groups' rows, one per NPI
     group: np.ndarray  # each provider row's group (a row of group_uuids)
@@ -27,9 +29,10 @@ class NewRecords:
     def of(cls, good: pl.DataFrame) -> "NewRecords":
         """As Normalizer._group records them; pure, so a flatten thread does it, and converts the rows to
         the lake's types (millions of NPI rows), not the file's reader."""
-        orgs = good.filter(pl.col("org_uuid").is_first_distinct()).select(
-            pl.col("org_uuid").alias("organization_uuid"), "tin_type", "tin_value",
-            pl.col("tin").struct.field("business_name"))
+        named = good.select("org_uuid", "tin_type", "tin_value", pl.col("tin").struct.field("business_name"))
+        named = named.filter(pl.struct("org_uuid", "business_name").is_first_distinct())
+        listings = stable_uuids(named, pl.lit("org"), pl.col("tin_type"), pl.col("tin_value"), pl.col("business_name"))
+        orgs = named.select(pl.col("org_uuid").alias("organization_uuid"), "tin_type", "tin_value", "business_name")
         groups = good.filter(pl.col("group_uuid").is_first_distinct())
         # An NPI that is not a number is kept as a null row so the accuracy check sees it.
         npis = pl.concat_list(pl.col("npi_values"), pl.lit(None, pl.Int64).repeat_by(pl.col("invalid")))
@@ -38,12 +41,12 @@ class NewRecords:
                                   pl.col("org_uuid").alias("organization_uuid"), networks.alias("network_name"),
                                   pl.int_range(pl.len(), dtype=pl.UInt32).alias("group"))
         providers = providers.explode("npi", empty_as_null=False)
-        return cls(orgs.to_arrow().cast(ORGANIZATIONS), groups["group_uuid"].to_arrow(),
+        return cls(orgs.to_arrow().cast(ORGANIZATIONS), listings.to_arrow(), groups["group_uuid"].to_arrow(),
                    providers.drop("group").to_arrow().cast(PROVIDERS), providers["group"].to_numpy())
 
     def record(self, norm: Normalizer) -> None:
         """Hand the ones not yet written in the partition to the Normalizer's tables."""
-        orgs = self.orgs.filter(pa.array(_unseen(self.orgs.column("organization_uuid"), norm.seen_orgs, norm.new_orgs)))
+        orgs = self.orgs.filter(pa.array(_unseen(self.listings, norm.seen_orgs, norm.new_orgs)))
         if orgs.num_rows:
             norm.org_tables.append(orgs)
         fresh = _unseen(self.group_uuids, norm.seen_groups, norm.new_groups)

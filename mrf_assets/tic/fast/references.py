@@ -69,6 +69,11 @@ def _uuid5(texts: pl.Series) -> pl.Series:
     return texts.to_frame("text").join(lookup, on="text", how="left", maintain_order="left")["uuid"]
 
 
+def stable_uuids(frame: pl.DataFrame, *fields: pl.Expr) -> pl.Series:
+    """ids.stable_uuid(*fields) of each row of `frame`, null fields as stable_uuid writes None."""
+    return _uuid5(frame.select(pl.concat_str([f.fill_null("\x00") for f in fields], separator=_SEP)).to_series())
+
+
 def resolve(table: pa.Table) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Rows (ref, REFERENCE_COLUMNS, STATES) of decoded references, in file order, and their resolved
     groups (for NewRecords). Pure: runs on any thread."""
@@ -93,10 +98,7 @@ def resolve(table: pa.Table) -> tuple[pl.DataFrame, pl.DataFrame]:
         pl.when(ein).then(value.str.replace("-", "", literal=True)).otherwise(value).alias("tin_value"),
         pl.col("npi").list.eval(pl.element().drop_nulls().sort().unique(maintain_order=True)).alias("npi_values"),
         (pl.col("npi").list.len() - pl.col("npi").list.drop_nulls().list.len()).alias("invalid"))
-    field = lambda e: e.fill_null("\x00")  # noqa: E731  (stable_uuid writes None as \x00)
-    good = good.with_columns(_uuid5(good.select(pl.concat_str(
-        pl.lit("org"), field(pl.col("tin_type")), field(pl.col("tin_value")), separator=_SEP)).to_series())
-        .alias("org_uuid"))
+    good = good.with_columns(stable_uuids(good, pl.lit("org"), pl.col("tin_type"), pl.col("tin_value")).alias("org_uuid"))
     members = [pl.lit("group"), pl.col("org_uuid").bin.encode("hex")]
     npis = pl.col("npi_values").list.eval(pl.element().cast(pl.String)).list.join(_SEP)
     members += [pl.when(pl.col("npi_values").list.len() > 0).then(npis + _SEP).otherwise(pl.lit(""))

@@ -52,8 +52,7 @@ _FAILED_ROW = re.compile(r" in row (\d+)$")  # where Arrow's decoder stopped, wh
 
 
 class _NeedsReferences(Exception):
-    """Items referenced provider groups before the file's provider_references were read, or were flattened
-    before references that follow them: the file is read again, references first."""
+    """Items referenced provider groups before the file's provider_references were read."""
 
 
 class FastFile:
@@ -68,7 +67,6 @@ class FastFile:
         self._pending: deque[Future] = deque()  # batches being flattened, oldest first
         self._references: deque[tuple[list, Future]] = deque()  # reference batches being resolved
         self.items = item_decoder()  # provider ids as text once a batch has decimal ones
-        self._items_handed = False  # a batch of items went to a flatten thread
 
     def run(self) -> Normalizer:
         with ThreadPoolExecutor(FLATTEN_THREADS, thread_name_prefix="mrf-flatten") as self._pool:
@@ -106,11 +104,6 @@ class FastFile:
                     kind, key = event[0], event[1]
                     if kind == "scalar" and key in HEADER_KEYS and not frozen:
                         header[key] = text(load_json(event[2]))
-                    elif key == "provider_references" and items and references and self._items_handed and \
-                            kind in ("element", "elements", "big_element"):
-                        # References after items already flattened: start over references first, as the
-                        # reference path reads them, so a TIN's business name is the one it saw first too.
-                        raise _NeedsReferences()
                     elif key == "provider_references" and references and kind == "big_element":
                         self._add_references(header, [*refs, event])
                         refs, refs_size, refs_batches = [], 0, refs_batches + 1
@@ -157,7 +150,6 @@ class FastFile:
         if not batch:
             return
         self._collect_references()
-        self._items_handed = True
         args = (batch, first, refs_done, self.refs.table(self.norm), rate_offset, new_items)
         self._pending.append(self._pool.submit(self._convert, *args))
         while len(self._pending) > FLATTEN_THREADS:
