@@ -98,7 +98,8 @@ def resolve(table: pa.Table) -> tuple[pl.DataFrame, pl.DataFrame]:
         pl.when(ein).then(value.str.replace("-", "", literal=True)).otherwise(value).alias("tin_value"),
         pl.col("npi").list.eval(pl.element().drop_nulls().sort().unique(maintain_order=True)).alias("npi_values"),
         (pl.col("npi").list.len() - pl.col("npi").list.drop_nulls().list.len()).alias("invalid"))
-    good = good.with_columns(stable_uuids(good, pl.lit("org"), pl.col("tin_type"), pl.col("tin_value")).alias("org_uuid"))
+    org_uuid = stable_uuids(good, pl.lit("org"), pl.col("tin_type"), pl.col("tin_value"))
+    good = good.with_columns(org_uuid.alias("org_uuid"))
     members = [pl.lit("group"), pl.col("org_uuid").bin.encode("hex")]
     npis = pl.col("npi_values").list.eval(pl.element().cast(pl.String)).list.join(_SEP)
     members += [pl.when(pl.col("npi_values").list.len() > 0).then(npis + _SEP).otherwise(pl.lit(""))
