@@ -146,7 +146,7 @@ def documents(draw):
             draw(st.sampled_from([stream.BATCH_BYTES, 1, 300])), draw(st.sampled_from([stream.MAX_SKIPS, 0, 1])))
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(documents())
 def test_generated_files_equal_reference(tmp_path_factory, case):
     doc, indent, ascii_only, batch_bytes, max_skips = case
