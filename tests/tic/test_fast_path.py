@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 import re
+import tempfile
 from decimal import Decimal
 from pathlib import Path
 from unittest import mock
@@ -67,6 +68,32 @@ def test_giant_items_decoded_in_chunks_of_rates(tmp_path, monkeypatch):
     path.write_text(json.dumps(doc, indent=2))
     _, [stat] = assert_same(tmp_path, path)
     assert stat["items_giant"] >= 2 and stat["rows_rejected"] > 0 and stat["items_rejected"] == 1
+
+
+@pytest.mark.parametrize("references_last", [False, True])
+def test_giant_provider_references_are_read_wherever_they_are(tmp_path, monkeypatch, references_last):
+    """A reference over GIANT_ITEM is spilled and read by the reference rules. Found by hypothesis with a
+    small GIANT_ITEM: one among the file's last references was read after its spill directory was gone."""
+    monkeypatch.setattr(stream, "GIANT_ITEM", 200)
+    spills = tmp_path / "tmp"
+    spills.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(spills))
+    groups = [{"npi": [1730666900 + n for n in range(20)], "tin": {"type": "ein", "value": f"12-345678{n}"}}
+              for n in range(3)]
+    price = {"negotiated_type": "negotiated", "negotiated_rate": 1.0, "expiration_date": "9999-12-31",
+             "billing_class": "professional"}
+    doc = {"reporting_entity_name": "x", "last_updated_on": "2026-11-01", "version": "1.0.0",
+           "provider_references": [{"provider_group_id": n, "provider_groups": groups[: n + 1]} for n in range(3)],
+           "in_network": [{"negotiation_arrangement": "ffs", "name": "n", "billing_code_type": "CPT",
+                           "billing_code_type_version": "2024", "billing_code": "27447", "description": "d",
+                           "negotiated_rates": [{"provider_references": [2], "negotiated_prices": [price]}]}]}
+    if references_last:
+        doc["provider_references"] = doc.pop("provider_references")
+    path = tmp_path / "in.json"
+    path.write_text(json.dumps(doc))
+    _, [stat] = assert_same(tmp_path, path)
+    assert stat["status"] == "ok" and stat["rows"] == 3 and stat["provider_groups"] == 3
+    assert not list(spills.iterdir())  # spills are removed
 
 
 # --- generated files ------------------------------------------------------------------------------

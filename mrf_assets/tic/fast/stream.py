@@ -136,8 +136,8 @@ class FastFile:
                 read += len(block)
                 self.progress(read, batches.count)
             scanner.close()
-        self._add_references(header, refs)
-        self._collect_references()
+            self._add_references(header, refs)
+            self._collect_references()  # before the spill directory goes: a giant reference is read from it
         if not frozen:
             raise SourceError("no in_network array: this is not an in-network rates file")
         if items:
@@ -224,6 +224,9 @@ class FastFile:
         while len(self._references) > keep:
             events, future = self._references.popleft()
             self.refs.add(norm, events, future.result())
+            for kind, _, spilled, *_ in events:
+                if kind == "big_element":
+                    os.unlink(spilled)  # read: its disk is freed now, not when the pass ends
             if len(norm.providers) + sum(t.num_rows for t in norm.provider_tables) >= PROVIDER_ROWS:
                 self.flush()  # a file can list millions of NPIs before its first item
 
