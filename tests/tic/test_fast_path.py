@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import json
 import re
@@ -169,22 +170,30 @@ def documents(draw):
     order = list(doc)
     draw(st.randoms(use_true_random=False)).shuffle(order)
     return ({k: doc[k] for k in order}, draw(st.sampled_from([None, 1, 4])), draw(st.booleans()),
-            draw(st.sampled_from([stream.BATCH_BYTES, 1, 300])), draw(st.sampled_from([stream.MAX_SKIPS, 0, 1])))
+            draw(st.sampled_from([stream.BATCH_BYTES, 1, 300])), draw(st.sampled_from([stream.MAX_SKIPS, 0, 1])),
+            draw(st.sampled_from([stream.GIANT_ITEM, 400])))
+
+
+@contextlib.contextmanager
+def fast_path_limits(batch_bytes: int, max_skips: int, giant_item: int):
+    """Small batches split the scanner's runs of items and references between batches; a batch that
+    Arrow cannot decode skips items one by one, or is read in Python at once; items and references over
+    a small GIANT_ITEM take the giant path."""
+    with mock.patch.object(stream, "BATCH_BYTES", batch_bytes), \
+            mock.patch.object(stream, "FIRST_REFERENCE_BYTES", max(1, batch_bytes // 4)), \
+            mock.patch.object(stream, "MAX_SKIPS", max_skips), mock.patch.object(stream, "GIANT_ITEM", giant_item):
+        yield
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(documents())
 def test_generated_files_equal_reference(tmp_path_factory, case):
-    doc, indent, ascii_only, batch_bytes, max_skips = case
+    doc, indent, ascii_only, batch_bytes, max_skips, giant_item = case
     root = tmp_path_factory.mktemp("gen")
     body = RAW.sub(r"\1", json.dumps(doc, indent=indent, ensure_ascii=ascii_only)).encode()
     path = root / ("in.json.gz" if len(body) % 2 else "in.json")  # drawn from the example: a failure replays
     path.write_bytes(gzip.compress(body) if path.suffix == ".gz" else body)
-    # small batches split the scanner's runs of items and references between batches; a batch that
-    # Arrow cannot decode skips items one by one, or is read in Python at once
-    with mock.patch.object(stream, "BATCH_BYTES", batch_bytes), \
-            mock.patch.object(stream, "FIRST_REFERENCE_BYTES", max(1, batch_bytes // 4)), \
-            mock.patch.object(stream, "MAX_SKIPS", max_skips):
+    with fast_path_limits(batch_bytes, max_skips, giant_item):
         ref, fast = assert_same(root, path)
     assert fast[0]["status"] == ref[0]["status"]
 
@@ -196,13 +205,11 @@ def test_generated_files_of_one_partition_equal_reference(tmp_path_factory, case
     written once, and the merge at commit gives both paths the same tables."""
     root = tmp_path_factory.mktemp("gen")
     paths = []
-    for number, (doc, indent, ascii_only, _, _) in enumerate(cases):
+    for number, (doc, indent, ascii_only, *_) in enumerate(cases):
         paths.append(root / f"in-{number}.json")
         paths[-1].write_text(RAW.sub(r"\1", json.dumps(doc, indent=indent, ensure_ascii=ascii_only)))
-    _, _, _, batch_bytes, max_skips = cases[0]
-    with mock.patch.object(stream, "BATCH_BYTES", batch_bytes), \
-            mock.patch.object(stream, "FIRST_REFERENCE_BYTES", max(1, batch_bytes // 4)), \
-            mock.patch.object(stream, "MAX_SKIPS", max_skips):
+    *_, batch_bytes, max_skips, giant_item = cases[0]
+    with fast_path_limits(batch_bytes, max_skips, giant_item):
         assert_same(root, *paths)
 
 
