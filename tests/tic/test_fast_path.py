@@ -48,6 +48,24 @@ def assert_same(tmp_path: Path, *paths: Path) -> tuple[list[dict], list[dict]]:
     return ref_stats, fast_stats
 
 
+def a_price(rate=12.5) -> dict:
+    return {"negotiated_type": "negotiated", "negotiated_rate": rate, "expiration_date": "9999-12-31",
+            "billing_class": "professional"}
+
+
+def an_item(rates: list[dict], **fields) -> dict:
+    """An in-network item with these negotiated rates; `fields` replace its name, code and the like."""
+    return {"negotiation_arrangement": "ffs", "name": "n", "billing_code_type": "CPT",
+            "billing_code_type_version": "2024", "billing_code": "27447", "description": "d",
+            "negotiated_rates": rates, **fields}
+
+
+def a_document(items: list[dict], references: list[dict] | None = None) -> dict:
+    """A file's top level, its provider references (when given) before its items."""
+    header = {"reporting_entity_name": "x", "last_updated_on": "2026-11-01", "version": "1.0.0"}
+    return {**header, **({"provider_references": references} if references is not None else {}), "in_network": items}
+
+
 @pytest.mark.parametrize("path", FIXTURES, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_fixtures_equal_reference(tmp_path, path):
     _, [stat] = assert_same(tmp_path, path)
@@ -81,13 +99,8 @@ def test_giant_provider_references_are_read_wherever_they_are(tmp_path, monkeypa
     monkeypatch.setattr(tempfile, "tempdir", str(spills))
     groups = [{"npi": [1730666900 + n for n in range(20)], "tin": {"type": "ein", "value": f"12-345678{n}"}}
               for n in range(3)]
-    price = {"negotiated_type": "negotiated", "negotiated_rate": 1.0, "expiration_date": "9999-12-31",
-             "billing_class": "professional"}
-    doc = {"reporting_entity_name": "x", "last_updated_on": "2026-11-01", "version": "1.0.0",
-           "provider_references": [{"provider_group_id": n, "provider_groups": groups[: n + 1]} for n in range(3)],
-           "in_network": [{"negotiation_arrangement": "ffs", "name": "n", "billing_code_type": "CPT",
-                           "billing_code_type_version": "2024", "billing_code": "27447", "description": "d",
-                           "negotiated_rates": [{"provider_references": [2], "negotiated_prices": [price]}]}]}
+    doc = a_document([an_item([{"provider_references": [2], "negotiated_prices": [a_price(1.0)]}])],
+                     [{"provider_group_id": n, "provider_groups": groups[: n + 1]} for n in range(3)])
     if references_last:
         doc["provider_references"] = doc.pop("provider_references")
     path = tmp_path / "in.json"
@@ -294,13 +307,8 @@ def test_a_batch_falling_back_after_the_references_keeps_every_group(tmp_path):
     were indexed: a reference with two groups must still fan out to both."""
     groups = [{"npi": [1730666900], "tin": {"type": "ein", "value": "12-3456789"}},
               {"npi": [1285613760], "tin": {"type": "ein", "value": "98-7654321"}}]
-    price = {"negotiated_type": "negotiated", "negotiated_rate": "12.5", "expiration_date": "9999-12-31",
-             "billing_class": "professional"}
-    doc = {"reporting_entity_name": "x", "last_updated_on": "2026-11-01", "version": "1.0.0",
-           "provider_references": [{"provider_group_id": 1, "provider_groups": groups}],
-           "in_network": [{"negotiation_arrangement": "ffs", "name": "n", "billing_code_type": "CPT",
-                           "billing_code_type_version": "2024", "billing_code": "27447", "description": "d",
-                           "negotiated_rates": [{"provider_references": [1], "negotiated_prices": [price]}]}]}
+    doc = a_document([an_item([{"provider_references": [1], "negotiated_prices": [a_price("12.5")]}])],
+                     [{"provider_group_id": 1, "provider_groups": groups}])
     path = tmp_path / "in.json"
     path.write_text(json.dumps(doc))
     _, [stat] = assert_same(tmp_path, path)
@@ -315,19 +323,14 @@ def test_a_tins_business_name_does_not_depend_on_the_order_it_is_read_in(tmp_pat
     "the first name seen" depended on which flatten thread recorded it first, and on whether items were
     flattened before the references that follow them."""
     monkeypatch.setattr(stream, "BATCH_BYTES", batch_bytes)
-    price = {"negotiated_type": "negotiated", "negotiated_rate": 1.0, "expiration_date": "9999-12-31",
-             "billing_class": "professional"}
     tin = lambda name: {"type": "ein", "value": "12-3456789", **name}  # noqa: E731
-    item = lambda name: {"negotiation_arrangement": "ffs", "name": "n", "billing_code_type": "CPT",  # noqa: E731
-                         "billing_code_type_version": "2024", "billing_code": "27447", "description": "d",
-                         "negotiated_rates": [{"negotiated_prices": [price],
-                                               "provider_groups": [{"npi": [1730666900], "tin": tin(name)}]}]}
+    item = lambda name: an_item([{"negotiated_prices": [a_price(1.0)],  # noqa: E731
+                                  "provider_groups": [{"npi": [1730666900], "tin": tin(name)}]}])
     references = [{"provider_group_id": 0, "provider_groups": [{"npi": [1285613760], "tin": tin({})}]},
                   {"provider_group_id": 1, "provider_groups": [{"npi": [1285613760],
                                                                 "tin": tin({"business_name": "Acme Medical"})}]}]
-    doc = {"reporting_entity_name": "x", "last_updated_on": "2026-11-01", "version": "1.0.0",
-           "provider_references": references,
-           "in_network": [item({"business_name": "ACME MEDICAL GROUP"}), item({"business_name": ""}), item({})]}
+    doc = a_document([item({"business_name": "ACME MEDICAL GROUP"}), item({"business_name": ""}), item({})],
+                     references)
     if references_last:
         doc["provider_references"] = doc.pop("provider_references")
     path = tmp_path / "in.json"
@@ -340,14 +343,8 @@ def test_a_tins_business_name_does_not_depend_on_the_order_it_is_read_in(tmp_pat
 def test_an_organization_named_only_blank_keeps_the_blank(tmp_path):
     """"" is a name given, null none given: the merge prefers any other name, then "", then null."""
     group = lambda value, **name: {"npi": [1730666900], "tin": {"type": "ein", "value": value, **name}}  # noqa: E731
-    doc = {"reporting_entity_name": "x", "last_updated_on": "2026-11-01", "version": "1.0.0",
-           "in_network": [{"negotiation_arrangement": "ffs", "name": "n", "billing_code_type": "CPT",
-                           "billing_code_type_version": "2024", "billing_code": "27447", "description": "d",
-                           "negotiated_rates": [{"negotiated_prices": [
-                               {"negotiated_type": "negotiated", "negotiated_rate": 1.0,
-                                "expiration_date": "9999-12-31", "billing_class": "professional"}],
-                               "provider_groups": [group("11-1111111", business_name=""), group("11-1111111"),
-                                                   group("22-2222222")]}]}]}
+    doc = a_document([an_item([{"negotiated_prices": [a_price(1.0)], "provider_groups": [
+        group("11-1111111", business_name=""), group("11-1111111"), group("22-2222222")]}])])
     path = tmp_path / "in.json"
     path.write_text(json.dumps(doc))
     assert_same(tmp_path, path)
@@ -370,16 +367,11 @@ def test_a_batch_with_odd_values_sends_only_their_items_to_the_reference_rules(t
 
     def item(n: int) -> dict:
         rate = f"{n}.5" if n in odd else n + 0.5
-        return {"negotiation_arrangement": "ffs", "name": f"n{n}", "billing_code_type": "CPT",
-                "billing_code_type_version": "2024", "billing_code": str(27000 + n), "description": "d",
-                "negotiated_rates": [{"provider_references": [n % 3], "negotiated_prices": [
-                    {"negotiated_type": "negotiated", "negotiated_rate": rate, "expiration_date": "9999-12-31",
-                     "billing_class": "professional"}]}]}
+        return an_item([{"provider_references": [n % 3], "negotiated_prices": [a_price(rate)]}],
+                       name=f"n{n}", billing_code=str(27000 + n))
 
-    doc = {"reporting_entity_name": "x", "last_updated_on": "2026-11-01", "version": "1.0.0",
-           "provider_references": [{"provider_group_id": g, "provider_groups": [
-               {"npi": [1730666900 + g], "tin": {"type": "ein", "value": f"12-345678{g}"}}]} for g in range(3)],
-           "in_network": [item(n) for n in range(40)]}
+    doc = a_document([item(n) for n in range(40)], [{"provider_group_id": g, "provider_groups": [
+        {"npi": [1730666900 + g], "tin": {"type": "ein", "value": f"12-345678{g}"}}]} for g in range(3)])
     path = tmp_path / "in.json"
     path.write_text(json.dumps(doc))
     _, [stat] = assert_same(tmp_path, path)
@@ -398,15 +390,9 @@ def test_files_sharing_groups_write_each_group_and_organization_once(tmp_path, m
         return {"npi": [1730666900 + n, 1285613760 + n], "tin": {"type": "ein", "value": f"12-34567{n % 4:02d}"}}
 
     def doc(groups: range) -> dict:
-        price = {"negotiated_type": "negotiated", "negotiated_rate": 12.5, "expiration_date": "9999-12-31",
-                 "billing_class": "professional"}
-        return {"reporting_entity_name": "x", "last_updated_on": "2026-11-01", "version": "1.0.0",
-                "provider_references": [{"provider_group_id": i, "provider_groups": [group(n)]}
-                                        for i, n in enumerate(groups)],
-                "in_network": [{"negotiation_arrangement": "ffs", "name": "n", "billing_code_type": "CPT",
-                                "billing_code_type_version": "2024", "billing_code": "27447", "description": "d",
-                                "negotiated_rates": [{"provider_references": list(range(len(groups))),
-                                                      "negotiated_prices": [price]}]}]}
+        rate = {"provider_references": list(range(len(groups))), "negotiated_prices": [a_price()]}
+        return a_document([an_item([rate])],
+                          [{"provider_group_id": i, "provider_groups": [group(n)]} for i, n in enumerate(groups)])
     paths = []
     for name, groups in (("a", range(0, 12)), ("b", range(5, 20))):  # groups 5-11 in both
         paths.append(tmp_path / f"{name}.json")
@@ -424,15 +410,9 @@ def test_decimal_provider_ids_keep_their_text_on_the_fast_path(tmp_path, token, 
     """Anthem, CareFirst and HMHS list ids such as 690.64500: decoded as text, not sent to the reference
     rules, unless Python would write the token differently (1e5 -> 1E+5)."""
     group = {"npi": [1730666900], "tin": {"type": "ein", "value": "12-3456789"}}
-    price = {"negotiated_type": "negotiated", "negotiated_rate": 12.5, "expiration_date": "9999-12-31",
-             "billing_class": "professional"}
-    item = {"negotiation_arrangement": "ffs", "name": "n", "billing_code_type": "CPT",
-            "billing_code_type_version": "2024", "billing_code": "27447", "description": "d",
-            "negotiated_rates": [{"provider_references": ["@raw:ID@", 7], "negotiated_prices": [price]}]}
-    doc = {"reporting_entity_name": "x", "last_updated_on": "2026-11-01", "version": "1.0.0",
-           "provider_references": [{"provider_group_id": "@raw:ID@", "provider_groups": [group]},
-                                   {"provider_group_id": 7, "provider_groups": [group]}],
-           "in_network": [item, item]}
+    item = an_item([{"provider_references": ["@raw:ID@", 7], "negotiated_prices": [a_price()]}])
+    doc = a_document([item, item], [{"provider_group_id": "@raw:ID@", "provider_groups": [group]},
+                                    {"provider_group_id": 7, "provider_groups": [group]}])
     path = tmp_path / "in.json"
     path.write_text(RAW.sub(r"\1", json.dumps(doc, indent=1)).replace("ID", token))
     _, [stat] = assert_same(tmp_path, path)
@@ -444,18 +424,12 @@ def test_decimal_provider_ids_keep_their_text_on_the_fast_path(tmp_path, token, 
 def test_decimal_ids_of_remote_references_resolve_on_the_fast_path(tmp_path):
     """CareFirst's shape: every reference is remote (read by the reference rules) and its id a decimal;
     the items, decoded with text ids, must find them."""
-    price = {"negotiated_type": "negotiated", "negotiated_rate": 12.5, "expiration_date": "9999-12-31",
-             "billing_class": "professional"}
     remote = next(iter(REMOTE))
     references = [{"provider_group_id": f"@raw:{i}@", "location": remote} for i in ("690.64500", "690.64510")]
-    items = [{"negotiation_arrangement": "ffs", "name": "n", "billing_code_type": "CPT",
-              "billing_code_type_version": "2024", "billing_code": str(27447 + n), "description": "d",
-              "negotiated_rates": [{"provider_references": ["@raw:690.64500@", "@raw:690.64510@"],
-                                    "negotiated_prices": [price]},
-                                   {"provider_references": ["@raw:690.6451@"], "negotiated_prices": [price]}]}
-             for n in range(3)]
-    doc = {"reporting_entity_name": "x", "last_updated_on": "2026-11-01", "version": "1.0.0",
-           "provider_references": references, "in_network": items}
+    items = [an_item([{"provider_references": ["@raw:690.64500@", "@raw:690.64510@"], "negotiated_prices": [a_price()]},
+                      {"provider_references": ["@raw:690.6451@"], "negotiated_prices": [a_price()]}],
+                     billing_code=str(27447 + n)) for n in range(3)]
+    doc = a_document(items, references)
     path = tmp_path / "in.json"
     path.write_text(RAW.sub(r"\1", json.dumps(doc)))
     _, [stat] = assert_same(tmp_path, path)
