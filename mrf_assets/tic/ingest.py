@@ -22,6 +22,7 @@ from pathlib import Path
 import ijson
 import pyarrow as pa
 
+from mrf_assets.tic.file_log import PROGRESS_SECONDS, log_file, progress_log
 from mrf_assets.tic.file_parse import FILE_ERRORS, Ready, describe_error, parse_fast, parse_reference
 from mrf_assets.tic.http import HttpClient
 from mrf_assets.tic.ids import file_id as make_file_id
@@ -29,7 +30,7 @@ from mrf_assets.tic.ids import redact_url
 from mrf_assets.tic.lake import Lake, PartitionWriter
 from mrf_assets.tic.normalize import FileContext, Normalizer
 from mrf_assets.tic.partition_merge import deduplicate, merge_organizations
-from mrf_assets.tic.parts import WriteBehind
+from mrf_assets.tic.parts import WriteBehind, close_parts
 from mrf_assets.tic.seen import SeenIds, SeenKeys
 from mrf_assets.tic.sources import SourceError, fetch, open_json
 from mrf_assets.tic.tables import FILE_STATS, TABLES
@@ -40,7 +41,6 @@ STAT_COUNTS = ("items", "items_rejected", "prices", "expected_rows", "rows", "ro
                "rows_filtered", "provider_groups", "remote_references", "remote_references_failed",
                "items_fallback", "items_giant")
 PART_TABLES = ("rates", "provider_sets", "providers", "organizations", "rejects")  # written per file
-PROGRESS_SECONDS = 60.0  # a download or file that takes longer logs how far it has got this often
 
 
 class PartitionIngest:
@@ -73,7 +73,7 @@ class PartitionIngest:
 
     def _fetch(self, url: str, cancel: threading.Event | None = None) -> Path:
         shown = redact_url(url)
-        progress = self._progress_log(lambda seconds, written, total: (
+        progress = progress_log(self.log, self.progress_seconds, lambda seconds, written, total: (
             f"downloading {shown}: {written / 1e9:.2f}" + (f" of {total / 1e9:.2f}" if total else "")
             + f" GB, {written / 1e6 / seconds:.1f} MB/s so far"))
         return fetch(url, self.http, self.workdir, cancel, progress)
@@ -148,20 +148,7 @@ class PartitionIngest:
         seconds = ended - started
         stat["seconds"] = round(seconds, 3)
         stat["mb_per_s"] = round((stat.get("json_bytes") or 0) / 1e6 / seconds, 2) if seconds else None
-        self._log_file(stat)
-
-    def _log_file(self, stat: dict) -> None:
-        if stat["status"] != "ok":
-            self.log.error(f"file failed: {stat['url']}: {stat['error']}")
-        else:
-            # what the fast path could not do its own way is said, not only counted in file_stats
-            notes = [f"{stat['items_fallback']:,} items through the reference rules ({stat['fallback_reason']})"
-                     ] if stat.get("items_fallback") else []
-            notes += [f"{stat['items_giant']:,} giant items read rate by rate"] if stat.get("items_giant") else []
-            notes += ["read twice: provider_references come after in_network"] if stat.get("passes") == 2 else []
-            self.log.info(f"file ok: {stat['url']}: {stat['items']:,} items, {stat['rows']:,} rows, "
-                          f"{stat['rows_rejected']:,} rejected, {stat['mb_per_s']} MB/s ({stat.get('parser')})"
-                          + "".join(f"; {note}" for note in notes))
+        log_file(self.log, stat)
 
     def _stream(self, url: str, fid: str, path: Path, stat: dict) -> tuple[Normalizer, Callable[[], float]]:
         """The file's normalizer, and what closes its parts (left to the caller, so that closing overlaps
@@ -172,18 +159,18 @@ class PartitionIngest:
 
         def close() -> float:
             writer.close()
-            _close(parts.values())
+            close_parts(parts.values())
             return time.perf_counter()
 
         def restart() -> None:  # the fast path reads the file again: what it wrote is dropped
             writer.drain()
-            _close(parts.values())
+            close_parts(parts.values())
             for partition in self.writers.values():
                 partition.discard(fid)
             parts.update(self._open_parts(fid, stat))
 
         try:
-            progress = self._progress_log(lambda seconds, json_bytes, items: (
+            progress = progress_log(self.log, self.progress_seconds, lambda seconds, json_bytes, items: (
                 f"file {stat['url']}: {json_bytes / 1e9:.2f} GB of JSON read, {items:,} items, "
                 f"{json_bytes / 1e6 / seconds:.1f} MB/s so far"))
             make_normalizer = lambda header: self._normalizer(fid, header, stat)  # noqa: E731
@@ -197,19 +184,6 @@ class PartitionIngest:
             raise
         stat.update({k: normalizer.counts.get(k, 0) for k in STAT_COUNTS})
         return normalizer, close
-
-    def _progress_log(self, message: Callable[..., str]) -> Callable[..., None]:
-        """A callback that logs message(seconds so far, *its arguments) every `progress_seconds`, so that a
-        20 GB file shows it is moving."""
-        started = last = time.monotonic()
-
-        def report(*args) -> None:
-            nonlocal last
-            now = time.monotonic()
-            if now - last >= self.progress_seconds:
-                last = now
-                self.log.info(message(max(now - started, 1e-6), *args))
-        return report
 
     def _open_parts(self, fid: str, stat: dict) -> dict:
         return {name: self.writers[name].open_part(fid, source=stat["url"])
@@ -278,11 +252,3 @@ class PartitionIngest:
         self._tmp.cleanup()
         return manifests
 
-
-def _close(parts) -> None:
-    """Closing a part encodes its last row group (rates and provider sets, the first two parts: ~30 ms
-    each per file, when nothing else runs): two at a time, as parquet encoding releases the GIL (a thread
-    per part would cost more to start, ~1 ms each here, than the small tables take to close)."""
-    with ThreadPoolExecutor(2, thread_name_prefix="mrf-close") as pool:
-        for future in [pool.submit(part.close) for part in parts]:
-            future.result()
