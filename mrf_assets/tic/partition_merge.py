@@ -43,10 +43,13 @@ def merge_organizations(writer: PartitionWriter) -> None:
     whatever order the files, their items and the threads that flatten them come in."""
     if not writer.parts:
         return
-    frame = pl.concat([pl.from_arrow(pq.read_table(posixpath.join(writer.dir, p["path"]), filesystem=writer.lake.fs))
-                       for p in writer.parts])
-    if len(writer.parts) == 1 and frame["organization_uuid"].is_unique().all():
-        return
+    paths = [posixpath.join(writer.dir, p["path"]) for p in writer.parts]
+    if len(paths) == 1:  # the usual partition, one process: only a TIN given two names needs a merge
+        ids = pq.read_table(paths[0], columns=["organization_uuid"], filesystem=writer.lake.fs)
+        # n_unique, not is_unique: 0.02 against 0.05-0.08 s for the 500,000 TINs of a reference-heavy file
+        if pl.from_arrow(ids.column(0)).n_unique() == ids.num_rows:
+            return
+    frame = pl.concat([pl.from_arrow(pq.read_table(path, filesystem=writer.lake.fs)) for path in paths])
     name = pl.col("business_name")
     merged = frame.group_by("organization_uuid", maintain_order=True).agg(
         pl.col("tin_type").first(), pl.col("tin_value").first(),
