@@ -8,7 +8,7 @@ import pyarrow.parquet as pq
 from mrf_assets.tic.lake import Lake
 
 
-def test_hash_ids_skip_the_codec_and_every_other_column_keeps_it(tmp_path):
+def test_unique_ids_skip_the_codec_and_every_other_column_keeps_it(tmp_path):
     """Codecs are set per leaf column: a list column named without its leaf path would silently be
     written uncompressed."""
     from mrf_assets.tic.ids import stable_uuid
@@ -27,6 +27,36 @@ def test_hash_ids_skip_the_codec_and_every_other_column_keeps_it(tmp_path):
     assert codecs.pop("rate_uuid") == "UNCOMPRESSED"
     assert codecs["service_code.list.element"] == codecs["provider_set_uuid"] == "ZSTD"
     assert set(codecs.values()) == {"ZSTD"}
+
+
+def test_a_groups_ids_repeated_on_its_npis_shrink_past_their_dictionary(tmp_path):
+    """A provider group's id and its organization's repeat on each of its NPIs. A row group of a
+    reference-heavy file has more distinct groups than the dictionary holds, and the rest is written
+    plainly: 16 bytes a row each, unless zstd takes the runs (4x smaller on such a file)."""
+    from mrf_assets.tic.ids import stable_uuid
+    from mrf_assets.tic.tables import PROVIDERS
+
+    groups, npis = 40_000, 10
+
+    def ids(kind: str) -> pa.Array:  # one per group, on each of its NPIs' rows
+        values = pa.array([stable_uuid(kind, str(g)) for g in range(groups) for _ in range(npis)], pa.binary(16))
+        return pa.ExtensionArray.from_storage(pa.uuid(), values)
+
+    rows = groups * npis
+    table = pa.table({"provider_group_uuid": ids("group"), "npi": pa.array(range(10**9, 10**9 + rows), pa.int64()),
+                      "organization_uuid": ids("org"), "network_name": pa.nulls(rows, PROVIDERS.field("network_name").type)},
+                     schema=PROVIDERS)
+    writer = Lake(str(tmp_path)).writer("providers", "2026-11", "p", "run-000", PROVIDERS)
+    writer.write_table(table, key="a")
+    part = writer.commit(sources=["u"])["parts"][0]["path"]
+    meta = pq.ParquetFile(tmp_path / "providers" / "month=2026-11" / "payer=p" / part).metadata
+    stored = {}
+    for g in range(meta.num_row_groups):
+        for i in range(meta.num_columns):
+            column = meta.row_group(g).column(i)
+            stored[column.path_in_schema] = stored.get(column.path_in_schema, 0) + column.total_compressed_size
+    plain = 16 * rows
+    assert stored["provider_group_uuid"] < plain / 4 and stored["organization_uuid"] < plain / 4
 
 
 def test_every_column_but_the_unique_ids_keeps_a_dictionary_lists_included(tmp_path):
