@@ -17,7 +17,7 @@ import pyarrow as pa
 
 from mrf_assets.tic.ids import redact_url, stable_uuid
 from mrf_assets.tic.provider_sets import ProviderSets
-from mrf_assets.tic.seen import SeenIds, SeenKeys
+from mrf_assets.tic.seen import SeenIds, SeenKeys, listing_key
 from mrf_assets.tic.tables import ORGANIZATIONS, PROVIDERS, RATES, REJECTS, Columns
 from mrf_assets.tic.values import (INT64, coerce_npi, id_text, normalize_tin, number, place_of_service, record_json,
                                   text, text_list)
@@ -98,7 +98,7 @@ class Normalizer:
         if (org_uuid, name) not in self._named:
             self._named.add((org_uuid, name))
             # each name a TIN is given is written once; the partition's merge keeps one (merge_organizations)
-            listing = stable_uuid("org", tin_type, tin_value, name)
+            listing = listing_key(org_uuid, name)
             if listing not in self.seen_orgs and listing not in self.new_orgs:
                 self.new_orgs.add(listing)
                 self.orgs.append(organization_uuid=org_uuid, tin_type=tin_type, tin_value=tin_value,

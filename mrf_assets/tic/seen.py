@@ -8,6 +8,10 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
+from mrf_assets.tic.hashing import mix, splitmix, text_hash, text_lanes
+
+_NO_NAME = 0x6A09E667F3BCC909  # a null business name's hash: never a text's (both lanes would have to match)
+
 
 class SeenKeys:
     """A growing set of 64-bit keys in sorted numpy levels (a Python set of millions of ids takes GBs).
@@ -118,3 +122,21 @@ def id_keys(ids: pa.Array | pa.ChunkedArray) -> np.ndarray:
 
 def _key(uuid: bytes) -> int:
     return int.from_bytes(uuid[:8], "little")
+
+
+def listing_key(org_uuid: bytes, name: str | None) -> bytes:
+    """The SeenIds key of an organization listed under a business name (each pair is written once):
+    an 8-byte id, never stored, so it needs no uuid5 (a reference-heavy batch lists ~40,000 TINs)."""
+    named = _NO_NAME if name is None else text_hash(name)[0]
+    return mix(_key(org_uuid) ^ mix(named)).to_bytes(8, "little")
+
+
+def listing_keys(org_uuids: pa.Array | pa.ChunkedArray, names: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """listing_key of each row, as SeenIds keys (uint64), for whole columns."""
+    if isinstance(names, pa.ChunkedArray):
+        names = names.combine_chunks()
+    named = text_lanes(names)[0]
+    if names.null_count:
+        named[names.is_null().to_numpy(zero_copy_only=False)] = np.uint64(_NO_NAME)
+    with np.errstate(over="ignore"):
+        return splitmix(id_keys(org_uuids) ^ splitmix(named))

@@ -6,8 +6,10 @@ import uuid
 
 import numpy as np
 import pyarrow as pa
+import pytest
 
-from mrf_assets.tic.seen import SeenIds, SeenKeys, id_keys, take_unseen
+from mrf_assets.tic.ids import stable_uuid
+from mrf_assets.tic.seen import SeenIds, SeenKeys, id_keys, listing_key, listing_keys, take_unseen
 
 
 def test_seen_keys_stay_few_levels_and_exact():
@@ -57,3 +59,26 @@ def test_take_unseen_finds_and_adds_only_new_keys():
     assert new.contains(np.array([1, 3, 9, 50], dtype=np.uint64)).tolist() == [True, True, True, False]
     assert not take_unseen(keys, seen, new).any()
     assert all(np.all(np.diff(level.astype(np.int64)) > 0) for level in new.levels)  # levels stay sorted
+
+
+NAMES = [None, "", " ", "Acme", "acme", "Clínica Ñandú", "x" * 7, "x" * 8, "x" * 9, "a long business name " * 5]
+
+
+@pytest.mark.parametrize("rows", [len(NAMES), 200])  # hashed in Python (a few values) and vectorized
+def test_listing_keys_of_a_column_are_each_rows_listing_key(rows):
+    """The fast path keys a batch's (organization, name) listings column-wise; the reference rules key
+    them one at a time. The two share a partition's seen organizations, so the keys must agree."""
+    orgs = [stable_uuid("org", "ein", str(i % 13)) for i in range(rows)]
+    names = [NAMES[i % len(NAMES)] for i in range(rows)]
+    column = listing_keys(pa.array(orgs, pa.binary(16)), pa.chunked_array([pa.array(names, pa.string())]))
+    # SeenIds keys an id by its first 8 bytes, little-endian
+    one_by_one = np.array([int.from_bytes(listing_key(o, n), "little") for o, n in zip(orgs, names)], dtype=np.uint64)
+    assert column.dtype == np.uint64 and (column == one_by_one).all()
+
+
+def test_a_listing_key_tells_each_organization_and_name_apart():
+    """A null name, a blank one and every other name of every organization: distinct keys, or a name
+    would silently go unwritten."""
+    orgs = [stable_uuid("org", "ein", str(i)) for i in range(50)]
+    keys = {listing_key(o, n) for o in orgs for n in NAMES}
+    assert len(keys) == len(orgs) * len(NAMES)

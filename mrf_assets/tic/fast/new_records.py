@@ -9,9 +9,8 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
-from mrf_assets.tic.fast.references import stable_uuids
 from mrf_assets.tic.normalize import Normalizer
-from mrf_assets.tic.seen import SeenIds, id_keys, take_unseen
+from mrf_assets.tic.seen import SeenIds, id_keys, listing_keys, take_unseen
 from mrf_assets.tic.tables import ORGANIZATIONS, PROVIDERS
 
 
@@ -20,7 +19,7 @@ class NewRecords:
     """A batch's organizations and provider groups, first listings only, in the lake's tables; which of
     them the partition has not written yet is decided in file order (`record`)."""
     orgs: pa.Table  # one row per name a TIN is given (the partition's merge keeps one)
-    listings: pa.Array  # each org row's id as the Normalizer writes it: stable_uuid("org", type, value, name)
+    listings: np.ndarray  # each org row's seen.listing_key, as the Normalizer keys it
     group_uuids: pa.Array
     providers: pa.Table  # the groups' rows, one per NPI
     group: np.ndarray  # each provider row's group (a row of group_uuids)
@@ -31,8 +30,9 @@ class NewRecords:
         the lake's types (millions of NPI rows), not the file's reader."""
         named = good.select("org_uuid", "tin_type", "tin_value", pl.col("tin").struct.field("business_name"))
         named = named.filter(pl.struct("org_uuid", "business_name").is_first_distinct())
-        listings = stable_uuids(named, pl.lit("org"), pl.col("tin_type"), pl.col("tin_value"), pl.col("business_name"))
         orgs = named.select(pl.col("org_uuid").alias("organization_uuid"), "tin_type", "tin_value", "business_name")
+        orgs = orgs.to_arrow().cast(ORGANIZATIONS)
+        listings = listing_keys(orgs["organization_uuid"], orgs["business_name"])
         groups = good.filter(pl.col("group_uuid").is_first_distinct())
         # An NPI that is not a number is kept as a null row so the accuracy check sees it.
         npis = pl.concat_list(pl.col("npi_values"), pl.lit(None, pl.Int64).repeat_by(pl.col("invalid")))
@@ -41,7 +41,7 @@ class NewRecords:
                                   pl.col("org_uuid").alias("organization_uuid"), networks.alias("network_name"),
                                   pl.int_range(pl.len(), dtype=pl.UInt32).alias("group"))
         providers = providers.explode("npi", empty_as_null=False)
-        return cls(orgs.to_arrow().cast(ORGANIZATIONS), listings.to_arrow(), groups["group_uuid"].to_arrow(),
+        return cls(orgs, listings, groups["group_uuid"].to_arrow(),
                    providers.drop("group").to_arrow().cast(PROVIDERS), providers["group"].to_numpy())
 
     def record(self, norm: Normalizer) -> None:
@@ -49,7 +49,7 @@ class NewRecords:
         orgs = self.orgs.filter(pa.array(_unseen(self.listings, norm.seen_orgs, norm.new_orgs)))
         if orgs.num_rows:
             norm.org_tables.append(orgs)
-        fresh = _unseen(self.group_uuids, norm.seen_groups, norm.new_groups)
+        fresh = _unseen(id_keys(self.group_uuids), norm.seen_groups, norm.new_groups)
         count = int(fresh.sum())
         if count == 0:
             return
@@ -60,6 +60,6 @@ class NewRecords:
         norm.provider_tables.append(providers)
 
 
-def _unseen(ids_: pa.Array | pa.ChunkedArray, seen: SeenIds, new: SeenIds) -> np.ndarray:
-    """Which ids (distinct) neither holds; they are added to `new`."""
-    return take_unseen(id_keys(ids_), seen.key_set(), new.key_set())
+def _unseen(keys: np.ndarray, seen: SeenIds, new: SeenIds) -> np.ndarray:
+    """Which keys (distinct) neither holds; they are added to `new`."""
+    return take_unseen(keys, seen.key_set(), new.key_set())
