@@ -37,11 +37,11 @@ def parquet_options(schema: pa.Schema) -> dict:
     their dictionaries halve the files of real payers, so they keep them. Ids are hashes, which no codec
     shrinks, but they come in runs (a set's members, a rate's prices, a group's NPIs), and a row group
     with more distinct ids than its dictionary holds writes the rest plainly: zstd shrinks those runs
-    (a reference-heavy file's providers 4x, for the same CPU). Only ids unique to their row skip it.
-    Min/max statistics let a reader skip row groups only for numbers and for text the rows are ordered
-    by; for other text (names, a file's constant columns) and random ids they prune nothing and cost 15%
-    of encoding the rates, so those columns have none. Codecs and dictionaries are set per leaf column:
-    a list column named by its own name gets neither."""
+    (a reference-heavy file's providers: 123 -> 47 MB, for the same CPU). Only ids unique to their row
+    skip it. Min/max statistics let a reader skip row groups only for numbers and for text the rows are
+    ordered by; for other text (names, a file's constant columns) and random ids they prune nothing and
+    cost 15% of encoding the rates, so those columns have none. Codecs and dictionaries are set per leaf
+    column: a list column named by its own name gets neither."""
     ids = {f.name for f in schema if f.type == pa.uuid()}
     return {"compression": {_leaf_path(f): "none" if f.name in UNIQUE_COLUMNS else "zstd" for f in schema},
             "use_dictionary": [_leaf_path(f) for f in schema if f.name not in UNIQUE_COLUMNS],

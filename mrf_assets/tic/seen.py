@@ -10,7 +10,7 @@ import pyarrow as pa
 
 from mrf_assets.tic.hashing import mix, splitmix, text_hash, text_lanes
 
-_NO_NAME = 0x6A09E667F3BCC909  # a null business name's hash: never a text's (both lanes would have to match)
+_NO_NAME = 0x6A09E667F3BCC909  # stands for a null business name, apart from "" (a text hashes to it 1 in 2**64)
 
 
 class SeenKeys:

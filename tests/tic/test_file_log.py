@@ -1,3 +1,5 @@
+"""An ingest's log lines of its files: progress while a file is long under way, one line when it ends."""
+
 import logging
 
 import pytest
