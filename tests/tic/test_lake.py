@@ -85,6 +85,23 @@ def test_scan_reads_through_the_manifest(lake_url):
     assert Lake(lake_url).scan("rates", "2026-11", "p").select(pl.len()).collect().item() == 10
 
 
+def test_a_part_reads_back_with_its_ids_types_and_only_the_columns_asked(lake_url):
+    """read_part (what the commit's merges read) gives the stored Arrow schema back: ids stay UUIDs."""
+    from mrf_assets.tic.ids import stable_uuid
+    from mrf_assets.tic.tables import ORGANIZATIONS
+
+    ids = pa.ExtensionArray.from_storage(pa.uuid(), pa.array([stable_uuid("org", i) for i in range(3)], pa.binary(16)))
+    table = pa.table({"organization_uuid": ids, "tin_type": ["ein"] * 3, "tin_value": ["1", "2", "3"],
+                      "business_name": ["a", None, ""]}, schema=ORGANIZATIONS)
+    lake = Lake(lake_url)
+    writer = lake.writer("organizations", "2026-11", "p", "run-one-000", ORGANIZATIONS)
+    writer.write_table(table, key="a")
+    writer.commit(sources=["u"])
+    [path] = lake.part_paths("organizations", "2026-11", "p")
+    assert lake.read_part(path).equals(table)
+    assert lake.read_part(path, columns=["organization_uuid"]).schema == pa.schema([ORGANIZATIONS.field(0)])
+
+
 def test_missing_bucket_is_named(s3_env):
     with pytest.raises(LakeConfigError, match=r"bucket 'no-such-bucket' does not exist.*MRF_LAKE_URL"):
         Lake("s3://no-such-bucket/lake").check()
