@@ -20,7 +20,7 @@ def build_mrf_file_list(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDef
     def mrf_file_list(context: dg.AssetExecutionContext, payer_toc: pl.LazyFrame,
                       lake: LakeResource) -> pl.DataFrame:
         files, plans = build_file_list(payer_toc)
-        publish_small_table(lake.lake(), PLANS_TABLE, context.partition_key, context.run_id, plans, context.log)
+        publish_small_table(lake.lake(), PLANS_TABLE, context.partition_key, context.run.run_id, plans, context.log)
         by_type = dict(files.group_by("file_type").len().iter_rows())
         context.add_output_metadata({
             "distinct_files": files.height,

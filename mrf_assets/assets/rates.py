@@ -44,8 +44,8 @@ def build_rates(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition:
         target = lake.lake()
         urls = mrf_file_list.filter(pl.col("file_type") == "in_network")["url"].to_list()
         # held until the checks have read what this run published
-        with partition_lock(target, lake_month(month), slug, f"run {context.run_id}", context.log):
-            ingest = PartitionIngest(target, slug, lake_month(month), context.run_id, http.client(payer),
+        with partition_lock(target, lake_month(month), slug, f"run {context.run.run_id}", context.log):
+            ingest = PartitionIngest(target, slug, lake_month(month), context.run.run_id, http.client(payer),
                                      resolve=payer.resolve, log=context.log)
             context.log.info(f"{len(urls)} in-network files, {min(default_workers(), len(urls))} worker process(es)")
             ingest_files(ingest, urls)

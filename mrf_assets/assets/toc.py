@@ -23,8 +23,8 @@ def build_payer_toc(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinit
         payer = registry.payer(slug)
         target = lake.lake()
         try:
-            with partition_lock(target, f"{month:%Y-%m}", slug, f"run {context.run_id}", context.log):
-                facts = ingest_toc(payer, month, target, http.client(payer), context.run_id)
+            with partition_lock(target, f"{month:%Y-%m}", slug, f"run {context.run.run_id}", context.log):
+                facts = ingest_toc(payer, month, target, http.client(payer), context.run.run_id)
         except (TocNotFound, TocError, SourceError, OSError) as exc:
             raise dg.Failure(f"ToC of {slug} for {month:%Y-%m}: {exc}") from exc
         context.log.info(f"ToC of {slug} for {month:%Y-%m}: {facts['url']} ({facts['strategy']}, "

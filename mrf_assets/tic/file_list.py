@@ -23,7 +23,7 @@ PLAN_KEY = ("plan_id_type", "plan_id", "plan_name")
 
 
 def _refs(toc: pl.LazyFrame, column: str, file_type: str) -> pl.LazyFrame:
-    return (toc.select("month", "payer", "structure_index", column).explode(column)
+    return (toc.select("month", "payer", "structure_index", column).explode(column, empty_as_null=False)
             .filter(pl.col(column).is_not_null()).unnest(column)
             .with_columns(pl.lit(file_type).alias("file_type")))
 
@@ -36,8 +36,8 @@ def build_file_list(toc: pl.LazyFrame | pl.DataFrame) -> tuple[pl.DataFrame, pl.
     ids = refs.select(pl.col("location").unique())
     ids = ids.with_columns(pl.col("location").map_elements(file_id, return_dtype=pl.String).alias("file_id"))
     refs = refs.join(ids, on="location")
-    plans = (toc.select("structure_index", "plans").explode("plans").filter(pl.col("plans").is_not_null())
-             .unnest("plans").with_columns(
+    plans = (toc.select("structure_index", "plans").explode("plans", empty_as_null=False)
+             .filter(pl.col("plans").is_not_null()).unnest("plans").with_columns(
                  pl.concat_str([pl.col(c).fill_null("") for c in PLAN_KEY], separator="|").alias("plan_key"))
              .collect())
     links = (plans.select("plan_key", "structure_index")

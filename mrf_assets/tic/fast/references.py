@@ -85,7 +85,7 @@ def resolve(table: pa.Table) -> tuple[pl.DataFrame, pl.DataFrame]:
         "ref", "ref_key", pl.concat_str(pl.lit("provider reference "), "ref_key", pl.lit(" has no provider groups"))
         .alias("failure"))
     groups = (refs.filter(has_groups).select("ref", "ref_key", "networks", "provider_groups")
-              .explode("provider_groups").with_row_index("member").unnest("provider_groups"))
+              .explode("provider_groups", empty_as_null=False).with_row_index("member").unnest("provider_groups"))
     failure = (pl.when(pl.col("tin").is_null()).then(pl.lit("provider group has no tin object"))
                .when(pl.col("npi").is_null()).then(pl.lit("provider group npi is not a list")))
     groups = groups.with_columns(failure.alias("failure"))

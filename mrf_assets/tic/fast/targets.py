@@ -90,7 +90,7 @@ def inline_targets(norm: Normalizer, rates: pl.DataFrame, inline_groups: InlineG
     empty = inline.filter(pl.col("provider_groups").list.len() == 0).select(
         "rate_id", pl.lit("negotiated rate has an empty provider_groups list").alias("failure"))
     groups = (inline.filter(pl.col("provider_groups").list.len() > 0).select("rate_id", "provider_groups")
-              .explode("provider_groups").unnest("provider_groups"))
+              .explode("provider_groups", empty_as_null=False).unnest("provider_groups"))
     if groups.height == 0:
         return Members.of([], [], []), empty.cast(FAILURES), member_pool(None)
     key = pl.concat_str([pl.col("tin").struct.field(f).fill_null("\x00") for f in ("type", "value", "business_name")]
@@ -120,7 +120,7 @@ def reference_targets(rates: pl.DataFrame, references: ReferenceTable) -> tuple[
         "rate_id", pl.lit("negotiated rate has neither provider_groups nor provider_references").alias("failure"))
     if neither.height:
         refd = refd.filter(has)
-    listed = refd.select("rate_id", "provider_references").explode("provider_references")
+    listed = refd.select("rate_id", "provider_references").explode("provider_references", empty_as_null=False)
     at, row = references.find(listed["provider_references"])
     rate_id = listed["rate_id"].to_numpy()[at]
     ok = row >= 0
