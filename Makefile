@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 MONTH ?= $(shell date -u +%Y-%m)
 export DAGSTER_HOME := $(CURDIR)/.dagster_home
 
-.PHONY: install demo test dev clean
+.PHONY: install demo test test-lowest dev clean
 
 install: $(VENV)/.installed $(DAGSTER_HOME)/dagster.yaml
 
@@ -27,6 +27,16 @@ demo: install
 
 test: install
 	MRF_OFFLINE=1 $(BIN)/pytest -q $(PYTEST_ARGS)
+
+# The same tests on the oldest release of each direct dependency that pyproject.toml allows (uv's
+# lowest-direct resolution): its lower bounds are what a user's existing environment is trusted with.
+LOWEST := .venv-lowest
+test-lowest:
+	rm -rf $(LOWEST)
+	$(PYTHON) -m venv $(LOWEST)
+	$(LOWEST)/bin/pip install --quiet 'uv>=0.4,<1'
+	$(LOWEST)/bin/uv pip install --quiet --python $(LOWEST)/bin/python --resolution lowest-direct -e '.[dev]'
+	MRF_OFFLINE=1 $(LOWEST)/bin/pytest -q $(PYTEST_ARGS)
 
 dev: install
 	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
