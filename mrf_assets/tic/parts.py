@@ -155,7 +155,7 @@ class WriteBehind:
     def __init__(self, depth: int = 4):
         self._queue: queue.Queue = queue.Queue(maxsize=depth)
         self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread = threading.Thread(target=self._run, name="mrf-write-behind", daemon=True)
         self._thread.start()
 
     def _run(self) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import threading
 
 import pytest
 
@@ -135,3 +136,19 @@ def test_an_unexpected_error_fails_its_file_not_the_run(tmp_path, monkeypatch, p
     assert set(rates.column("file_id").to_pylist()) == {file_id(other)}  # nothing of the failed file
     rejects = lake.read("rejects", "2026-11", "p").to_pylist()
     assert [r["reason"] for r in rejects if r["file_id"] == doomed] == [failed["error"]]
+
+
+def test_every_thread_a_file_starts_says_what_it_does(tmp_path, monkeypatch):
+    """Profilers, /proc and bench/cpu_by_thread.py tell a process's threads apart by their names alone."""
+    before = {thread.ident for thread in threading.enumerate()}  # other tests' servers may still be up
+    started: set[str] = set()
+
+    def look() -> None:
+        started.update(t.name for t in threading.enumerate() if t.ident not in before)
+
+    flatten, blocks = stream.flatten, stream.decompressed_blocks
+    monkeypatch.setattr(stream, "flatten", lambda *args: look() or flatten(*args))
+    monkeypatch.setattr(stream, "decompressed_blocks", lambda *args: (look() or block for block in blocks(*args)))
+    logged_lines(tmp_path, "fast")
+    assert {"mrf-inflate", "mrf-write-behind", "mrf-flatten_0"} <= started  # json-scan: one pool a process
+    assert not [name for name in started if re.match(r"Thread-\d|ThreadPoolExecutor-", name)], started

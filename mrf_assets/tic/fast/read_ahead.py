@@ -27,7 +27,7 @@ def decompressed_blocks(path: Path, stat: dict) -> Iterator[bytes]:
         except BaseException as exc:  # handed to the consumer, which raises it in its own thread
             out.put(exc)
 
-    threading.Thread(target=produce, daemon=True).start()
+    threading.Thread(target=produce, name="mrf-inflate", daemon=True).start()
     while (block := out.get()) is not None:
         if isinstance(block, BaseException):
             raise block

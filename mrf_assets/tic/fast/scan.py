@@ -12,6 +12,7 @@ import os
 import re
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 
 import numpy as np
 
@@ -26,8 +27,9 @@ _GAP = np.zeros(256, dtype=bool)  # what may lie between two elements (with one 
 _GAP[np.frombuffer(b" \t\n\r,", np.uint8)] = True
 _BOM = b"\xef\xbb\xbf"
 _DECODER = json.JSONDecoder()
-_POOL = ThreadPoolExecutor(2, thread_name_prefix="json-scan")  # polars releases the GIL while it computes
-os.register_at_fork(after_in_child=lambda: globals().update(_POOL=ThreadPoolExecutor(2)))  # threads die in a fork
+_scan_pool = partial(ThreadPoolExecutor, 2, thread_name_prefix="json-scan")  # polars releases the GIL
+_POOL = _scan_pool()
+os.register_at_fork(after_in_child=lambda: globals().update(_POOL=_scan_pool()))  # threads die in a fork
 
 
 class ScanError(ValueError):
