@@ -4,10 +4,10 @@
 
 Runs `mrf ingest-file` in this process and reads every thread's CPU time from /proc/self/task every
 20 ms; pool threads are summed by their name's prefix (mrf-flatten, json-scan, polars...). A sampling
-profiler counts a thread waiting for the GIL or a core as busy, which on two cores misplaced a second of
-a 3 s run; these counters do not. With --stages, the batches are flattened on one thread (both cores
-stay for the libraries' own pools) and the wall time of each stage is summed: Arrow's decoding against
-our flattening.
+profiler counts a thread waiting for the GIL or a core as busy, which on two cores misplaced seconds of a
+3 s run; these counters do not. With --stages, the batches are flattened on one thread (the other core
+serves the writer and the libraries' pools) and the wall time of each stage is summed: Arrow's decoding
+against our flattening.
 """
 from __future__ import annotations
 
