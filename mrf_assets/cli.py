@@ -109,8 +109,8 @@ def ingest_command(urls: list[str], out: str, payer: str, month: str, parser: st
 
 
 def _print_file(stat: dict, lake: Lake, month: str, payer: str) -> None:
-    for key in ("status", "error", "parser", "container", "bytes", "json_bytes", "items", "prices", "rows",
-                "rows_rejected", "provider_groups", "items_fallback", "items_giant", "seconds", "mb_per_s"):
+    for key in ("status", "error", "parser", "container", "bytes", "json_bytes", "items", "items_rejected", "prices",
+                "rows", "rows_rejected", "provider_groups", "items_fallback", "items_giant", "seconds", "mb_per_s"):
         print(f"{key:>16}: {stat.get(key)}")
     print(f"{'rates rows':>16}: {lake.manifest('rates', month, payer)['rows']} (one per price; 'rows' counts "
           f"price x provider group, the rates x provider_sets view)")

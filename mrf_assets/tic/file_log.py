@@ -31,8 +31,10 @@ def log_file(log: logging.Logger | logging.LoggerAdapter, stat: dict) -> None:
         log.error(f"file failed: {stat['url']}: {stat['error']}")
         return
     # what the fast path could not do its own way is said, not only counted in file_stats
-    notes = [f"{stat['items_fallback']:,} items through the reference rules ({stat['fallback_reason']})"
-             ] if stat.get("items_fallback") else []
+    # an item rejected whole has no rows, so "0 rejected" alone would hide its record in rejects
+    notes = [f"{stat['items_rejected']:,} items rejected (see rejects)"] if stat.get("items_rejected") else []
+    notes += [f"{stat['items_fallback']:,} items through the reference rules ({stat['fallback_reason']})"
+              ] if stat.get("items_fallback") else []
     notes += [f"{stat['items_giant']:,} giant items read rate by rate"] if stat.get("items_giant") else []
     notes += ["read twice: provider_references come after in_network"] if stat.get("passes") == 2 else []
     log.info(f"file ok: {stat['url']}: {stat['items']:,} items, {stat['rows']:,} rows, "

@@ -49,6 +49,18 @@ def test_ingest_command_called_again_in_one_process_logs_each_line_once(tmp_path
         assert capsys.readouterr().err.count(f"INFO file ok: {sample}: ") == 1
 
 
+def test_ingest_file_says_an_item_was_rejected_though_it_had_no_rows(tmp_path, capsys):
+    path = tmp_path / "in.json"
+    path.write_text('{"reporting_entity_name": "x", "in_network": [{"negotiated_rates": []}]}')
+    assert ingest_command([str(path)], str(tmp_path / "out"), "adhoc", "2026-11") == 0
+    said = capsys.readouterr()
+    assert "items_rejected: 1" in said.out and "rows_rejected: 0" in said.out
+    assert f"file ok: {path}: 1 items, 0 rows, 0 rejected, " in said.err and "; 1 items rejected (see rejects)" in said.err
+    rejects = Lake(str(tmp_path / "out")).read("rejects", "2026-11", "adhoc").to_pylist()
+    assert [(r["level"], r["reason"]) for r in rejects] == [
+        ("item", "in-network item has no billing_code or billing_code_type")]
+
+
 def test_ingest_file_fails_clearly_on_a_truncated_file(tmp_path):
     cut = tmp_path / "cut.json.gz"
     cut.write_bytes(UHC.read_bytes()[:300_000])

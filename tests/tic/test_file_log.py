@@ -25,8 +25,10 @@ def test_progress_is_logged_at_most_once_a_period(caplog):
     ({}, ""),
     ({"items_fallback": 3, "fallback_reason": "a quoted rate"}, "; 3 items through the reference rules (a quoted rate)"),
     ({"items_giant": 1, "passes": 2}, "; 1 giant items read rate by rate; read twice: provider_references come after in_network"),
+    ({"items_rejected": 2, "items_fallback": 1, "fallback_reason": "r"},
+     "; 2 items rejected (see rejects); 1 items through the reference rules (r)"),
 ])
-def test_a_files_line_says_what_the_fast_path_did_its_own_way(caplog, extra, said):
+def test_a_files_line_says_what_was_rejected_and_what_the_fast_path_did_its_own_way(caplog, extra, said):
     caplog.set_level(logging.INFO)
     log_file(logging.getLogger("test-file-log"), dict(OK, **extra))
     assert caplog.records[-1].levelno == logging.INFO
