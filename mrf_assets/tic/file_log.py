@@ -1,6 +1,6 @@
-"""What an ingest logs of its files: a line as each file ends, saying what the fast path could not do its
-own way, and progress lines while a long download or parse is under way, so that a 20 GB file shows it
-is moving."""
+"""What an ingest logs of its files: a line as each file ends, saying what it held, what was rejected whole
+and what the fast path could not do its own way, and progress lines while a long download or parse is
+under way, so that a 20 GB file shows it is moving."""
 
 from __future__ import annotations
 
@@ -30,9 +30,9 @@ def log_file(log: logging.Logger | logging.LoggerAdapter, stat: dict) -> None:
     if stat["status"] != "ok":
         log.error(f"file failed: {stat['url']}: {stat['error']}")
         return
-    # what the fast path could not do its own way is said, not only counted in file_stats
     # an item rejected whole has no rows, so "0 rejected" alone would hide its record in rejects
     notes = [f"{stat['items_rejected']:,} items rejected (see rejects)"] if stat.get("items_rejected") else []
+    # what the fast path could not do its own way is said, not only counted in file_stats
     notes += [f"{stat['items_fallback']:,} items through the reference rules ({stat['fallback_reason']})"
               ] if stat.get("items_fallback") else []
     notes += [f"{stat['items_giant']:,} giant items read rate by rate"] if stat.get("items_giant") else []
