@@ -10,7 +10,7 @@ import threading
 import pytest
 
 from mrf_assets.tic import ingest as ingest_module
-from mrf_assets.tic.fast import stream
+from mrf_assets.tic.fast import read_ahead, stream
 from mrf_assets.tic.http import HttpClient
 from mrf_assets.tic.ingest import PARSERS, PartitionIngest
 from mrf_assets.tic.lake import Lake
@@ -68,8 +68,12 @@ def test_a_long_download_logs_how_far_it_has_got(tmp_path, monkeypatch, payer_we
 
 def test_what_the_fast_path_did_its_own_way_is_in_the_files_line(tmp_path, monkeypatch):
     """A batch through the reference rules (a quoted rate), an item read rate by rate, references after
-    the items: counted in file_stats, and said in the file's log line."""
+    the items: counted in file_stats, and said in the file's log line. The first pass, given up when items
+    come before their references, leaves no thread behind."""
     monkeypatch.setattr(stream, "GIANT_ITEM", 400)
+    monkeypatch.setattr(read_ahead, "BLOCK", 64)  # more blocks than the read-ahead queue holds
+    monkeypatch.setattr(stream, "BATCH_BYTES", 100)  # items flattened, and found unresolved, before the end
+    before = set(threading.enumerate())
     price = {"negotiated_type": "negotiated", "negotiated_rate": 12.5, "expiration_date": "9999-12-31",
              "billing_class": "professional"}
     item = {"negotiation_arrangement": "ffs", "name": "n", "billing_code_type": "CPT", "billing_code_type_version": "2024",
@@ -85,6 +89,7 @@ def test_what_the_fast_path_did_its_own_way_is_in_the_files_line(tmp_path, monke
     assert stat["items_fallback"] == 1 and stat["items_giant"] == 1 and stat["passes"] == 2
     assert lines[-1].endswith("; 1 items through the reference rules (" + stat["fallback_reason"] + ")"
                               "; 1 giant items read rate by rate; read twice: provider_references come after in_network")
+    assert [t.name for t in set(threading.enumerate()) - before if t.name == "mrf-inflate"] == []
 
 
 @pytest.mark.parametrize("parser", PARSERS)
