@@ -1,4 +1,5 @@
-"""The `mrf` command: run the pipeline through Dagster, summarize the lake, ingest files outside it."""
+"""The `mrf` command: run the pipeline through Dagster, summarize the lake, ingest files outside it, and
+suggest a new payer's payers.yaml entry."""
 
 from __future__ import annotations
 
@@ -9,11 +10,15 @@ import sys
 import time
 import uuid
 
+from mrf_assets.tic.discovery import TocNotFound
 from mrf_assets.tic.http import HttpClient, offline_from_env
 from mrf_assets.tic.ingest import PARSERS, PartitionIngest
 from mrf_assets.tic.lake import Lake
 from mrf_assets.tic.parallel import WORKERS_ENV, ingest_files
 from mrf_assets.tic.partition_lock import partition_lock
+from mrf_assets.tic.payer_suggestion import MAX_HEAD_BYTES, SuggestionError, suggest_payer
+from mrf_assets.tic.toc_survey import SurveyError
+from payer_handlers.base import RegistryError
 
 QUIET = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
 SUMMARY_TABLES = ("payer_toc", "mrf_file_list", "rates", "provider_sets", "organizations", "providers", "rejects")
@@ -35,10 +40,29 @@ def main(argv: list[str] | None = None) -> int:
                      help="fast (Arrow; falls back per batch) or reference (ijson, item by item)")
     one.add_argument("--workers", type=int,
                      help=f"processes for several files (default: ${WORKERS_ENV} or one per two cores)")
+    new = sub.add_parser("suggest-payer", help="suggest a payers.yaml entry from a payer's ToC URL (or the page "
+                         "that lists its files), proven against that URL")
+    new.add_argument("url", help="the ToC (https://, file:// or a path) or a directory page or bucket listing")
+    new.add_argument("--slug", help="partition key (default: from the ToC's reporting entity name)")
+    new.add_argument("--name", help="display name (default: the ToC's reporting_entity_name)")
+    new.add_argument("--max-mb", type=int, default=MAX_HEAD_BYTES >> 20,
+                     help="read at most this much of a big ToC (default: %(default)s)")
     args = parser.parse_args(argv)
     if args.command == "materialize":
         return materialize(args.month, args.payer)
+    if args.command == "suggest-payer":
+        return suggest_command(args.url, args.slug, args.name, args.max_mb << 20)
     return ingest_command(args.urls, args.out, args.payer, args.month, args.parser, args.workers)
+
+
+def suggest_command(url: str, slug: str | None, name: str | None, max_bytes: int) -> int:
+    try:
+        suggestion = suggest_payer(url, slug, name, offline=offline_from_env(), max_bytes=max_bytes)
+    except (SuggestionError, SurveyError, TocNotFound, RegistryError) as exc:
+        print(f"mrf suggest-payer: {exc}", file=sys.stderr)
+        return 1
+    print(suggestion.report(), end="")
+    return 0
 
 
 def materialize(month: str, slugs: list[str] | None) -> int:

@@ -49,17 +49,18 @@ def read_toc_header(stream: BinaryIO) -> dict:
 
 
 def iter_toc(open_stream: Callable[[], BinaryIO], toc_url: str, month: str, payer: str,
-             shims: dict | None = None, posted: dt.date | None = None) -> Iterator[pl.DataFrame]:
-    """DataFrames of up to BATCH_STRUCTURES rows. `open_stream()` returns a fresh JSON byte stream
+             shims: dict | None = None, posted: dt.date | None = None,
+             batch: int = BATCH_STRUCTURES) -> Iterator[pl.DataFrame]:
+    """DataFrames of up to `batch` rows. `open_stream()` returns a fresh JSON byte stream
     (it is read twice: header, then structures) so memory stays bounded by one batch."""
     try:
-        yield from _iter_toc(open_stream, toc_url, month, payer, shims or {}, posted)
+        yield from _iter_toc(open_stream, toc_url, month, payer, shims or {}, posted, batch)
     except (ijson.JSONError, ijson.IncompleteJSONError) as exc:
         raise TocError(f"invalid JSON in the ToC: {exc}") from exc
 
 
 def _iter_toc(open_stream, toc_url: str, month: str, payer: str, shims: dict,
-              posted: dt.date | None) -> Iterator[pl.DataFrame]:
+              posted: dt.date | None, batch: int) -> Iterator[pl.DataFrame]:
     with open_stream() as stream:
         header = _shim_header(read_toc_header(stream), shims, posted)
     base = {"month": month, "payer": payer, "toc_url": redact_url(toc_url),
@@ -72,7 +73,7 @@ def _iter_toc(open_stream, toc_url: str, month: str, payer: str, shims: dict,
         for index, structure in enumerate(ijson.items(stream, "reporting_structure.item")):
             rows.append({**base, **_structure_row(structure, index, toc_url, shims)})
             count += 1
-            if len(rows) >= BATCH_STRUCTURES:
+            if len(rows) >= batch:
                 yield pl.DataFrame(rows, schema=TOC_SCHEMA)
                 rows = []
     if count == 0:

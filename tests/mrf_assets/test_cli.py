@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import subprocess
 import sys
+import textwrap
 
 import polars as pl
 
 from mrf_assets.cli import ingest_command
 from mrf_assets.tic.lake import Lake
-from tests.conftest import DEMO, REPO
+from payer_handlers import load_registry
+from tests.conftest import DEMO, FIXTURES, REPO
 
 UHC = DEMO / "real-2022" / "uhc-ny_2022-09-01_Empire_CSP-927-A351_in-network-rates.json.gz"
 
@@ -67,6 +70,22 @@ def test_ingest_file_fails_clearly_on_a_truncated_file(tmp_path):
     done = mrf("ingest-file", str(cut), "--out", str(tmp_path / "out"))
     assert done.returncode == 1
     assert "status: failed" in done.stdout and "truncated gzip stream" in done.stdout
+
+
+def test_suggest_payer_prints_an_entry_the_registry_loads(tmp_path):
+    toc = tmp_path / "2025-08-01_anthem_index.json.gz"
+    toc.write_bytes((FIXTURES / "anthem-toc-first-6-structures.json.gz").read_bytes())
+    done = mrf("suggest-payer", str(toc), "--slug", "anthem")
+    assert done.returncode == 0, done.stderr
+    assert "# shim plan_id_type_case: plan_id_type in upper case: EIN\n" in done.stdout
+    assert "1,895 in-network file references to 1,212 files" in done.stdout
+    registry = tmp_path / "payers.yaml"
+    registry.write_text("payers:\n" + textwrap.indent(done.stdout, "  "))
+    anthem = load_registry(registry)["anthem"]
+    assert anthem.shims == {"missing_dates": True, "missing_version": "1.0.0", "plan_id_type_case": True}
+    assert anthem.toc_url(dt.date(2025, 9, 1)) == (tmp_path / "2025-09-01_anthem_index.json.gz").as_uri()
+    missing = mrf("suggest-payer", str(tmp_path / "nothing.json"))
+    assert missing.returncode == 1 and missing.stderr == f"mrf suggest-payer: no such file: {tmp_path / 'nothing.json'}\n"
 
 
 def test_materialize_prints_a_summary(tmp_path):
