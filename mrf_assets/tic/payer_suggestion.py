@@ -149,13 +149,14 @@ def _head(url: str, headers: dict, offline: bool, dest: Path, max_bytes: int) ->
         return path, False, {}
     try:
         return (*_download_head(HttpClient(headers=headers, offline=offline), url, dest, max_bytes), {})
-    except requests.HTTPError as exc:
-        if exc.response is None or exc.response.status_code not in (401, 403):
+    except (requests.RequestException, OSError) as exc:
+        response = getattr(exc, "response", None)
+        if response is None or response.status_code not in (401, 403):
             raise SuggestionError(str(exc)) from exc
     try:
         client = HttpClient(headers=headers | BROWSER_HEADERS, offline=offline)
         return (*_download_head(client, url, dest, max_bytes), dict(BROWSER_HEADERS))
-    except requests.RequestException as exc:
+    except (requests.RequestException, OSError) as exc:
         raise SuggestionError(f"{exc} (also with a browser's User-Agent)") from exc
 
 

@@ -83,3 +83,8 @@ def test_a_listing_that_links_a_toc_surveys_it(payer_web):
 def test_what_cannot_be_suggested_says_why(payer_web, route, error):
     with pytest.raises(SuggestionError, match=error):
         suggest_payer(payer_web.serve("/toc/2026-11-01_index.json", route), offline=True)
+
+
+def test_offline_an_internet_url_is_refused_with_the_reason():
+    with pytest.raises(SuggestionError, match="MRF_OFFLINE"):
+        suggest_payer("https://payer.example/toc/2026-11-01_index.json", offline=True)
