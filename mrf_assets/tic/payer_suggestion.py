@@ -15,7 +15,6 @@ import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import requests
 import yaml
 
 from mrf_assets.tic.discovery import locate_toc
@@ -112,7 +111,8 @@ def _from_listing(url: str, body: bytes, headers: dict, offline: bool, tmp: Path
     if not wanted:
         raise SuggestionError(f"{redact_url(url)} is a page of {len(links)} links, none to a ToC or an "
                               "in-network file (an HTML page served in place of a ToC?)")
-    dates = sorted((d for d in (dated_url(link)[0] for link in wanted) if d.date), key=lambda d: d.date)
+    dated = {link: dated_url(link)[0] for link in wanted}
+    dates = sorted((d for d in dated.values() if d.date), key=lambda d: d.date)
     page, _ = dated_url(url)
     notes = [f"the page lists {len(wanted):,} {'ToC' if kinds[wanted[0]] == 'toc' else 'in-network'} files"]
     if not dates:
@@ -123,7 +123,7 @@ def _from_listing(url: str, body: bytes, headers: dict, offline: bool, tmp: Path
     discovery = {"strategy": "listing", "url": page.template,
                  "include": f"{{date:{_FIELD.search(latest.template).group(1)}}}"}  # selects the month's files
     suggestion = Suggestion({**_posting(latest, notes), "discovery": discovery}, latest.date, None, notes)
-    toc_links = [link for link in wanted if kinds[link] == "toc" and dated_url(link)[0].date == latest.date]
+    toc_links = [link for link in wanted if kinds[link] == "toc" and dated[link].date == latest.date]
     if toc_links:  # the ToC payer_toc will read: its shims count as much as a ToC given directly
         head, cut, _ = _head(toc_links[0], headers, offline, tmp / "linked", max_bytes)
         suggestion.survey = survey_toc(head, toc_links[0], cut=cut)
@@ -149,14 +149,14 @@ def _head(url: str, headers: dict, offline: bool, dest: Path, max_bytes: int) ->
         return path, False, {}
     try:
         return (*_download_head(HttpClient(headers=headers, offline=offline), url, dest, max_bytes), {})
-    except (requests.RequestException, OSError) as exc:
+    except OSError as exc:  # requests' errors are OSErrors too
         response = getattr(exc, "response", None)
         if response is None or response.status_code not in (401, 403):
             raise SuggestionError(str(exc)) from exc
     try:
         client = HttpClient(headers=headers | BROWSER_HEADERS, offline=offline)
         return (*_download_head(client, url, dest, max_bytes), dict(BROWSER_HEADERS))
-    except (requests.RequestException, OSError) as exc:
+    except OSError as exc:
         raise SuggestionError(f"{exc} (also with a browser's User-Agent)") from exc
 
 

@@ -9,6 +9,8 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import polars as pl
+
 from mrf_assets.tic.ids import file_id
 from mrf_assets.tic.sources import SourceError
 from mrf_assets.tic.toc import TocError, iter_toc, open_toc, read_toc_header
@@ -71,14 +73,17 @@ def _read(path: Path, toc_url: str, survey: TocSurvey, limit: int) -> None:
         survey.plans += len(plans)
         types = plans.struct.field("plan_id_type").drop_nulls()
         survey.upper_case_plan_id_types.update(types.filter(types != types.str.to_lowercase()).unique())
-        for column, ids in (("in_network_files", survey.in_network_files),
-                            ("allowed_amount_files", survey.allowed_amount_files)):
-            locations = batch[column].explode(empty_as_null=False).drop_nulls().struct.field("location")
-            survey.in_network_references += len(locations) if column == "in_network_files" else 0
-            ids.update(file_id(url) for url in locations.unique())
+        in_network = _locations(batch, "in_network_files")
+        survey.in_network_references += len(in_network)
+        survey.in_network_files.update(file_id(url) for url in in_network.unique())
+        survey.allowed_amount_files.update(file_id(url) for url in _locations(batch, "allowed_amount_files").unique())
         if survey.structures >= limit:
             survey.whole, survey.stopped = False, f"read the first {limit:,} reporting structures"
             return
+
+
+def _locations(batch: pl.DataFrame, column: str) -> pl.Series:
+    return batch[column].explode(empty_as_null=False).drop_nulls().struct.field("location")
 
 
 def _stop_or_raise(survey: TocSurvey, cut: bool, exc: Exception) -> None:
